@@ -8,6 +8,7 @@ export default defineConfig({
           name: "unit",
           include: ["src/**/*.test.ts", "test/**/*.test.ts", "scripts/**/*.test.ts"],
           exclude: ["test/cluster/**", "node_modules/**"],
+          globalSetup: ["test/build-setup.ts"],
           testTimeout: 30_000,
         },
       },

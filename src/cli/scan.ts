@@ -1,0 +1,138 @@
+/**
+ * `belay scan`: check manifests, Helm charts and Kustomize output before they reach a cluster.
+ */
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { evaluate } from "../engine/evaluate.ts";
+import { buildReport } from "../engine/report.ts";
+import { atOrAbove, type InputError, isSeverity, type Severity, SEVERITIES } from "../findings/finding.ts";
+import { OUTPUT_FORMATS, type OutputFormat, render } from "../output/index.ts";
+import { parseExceptions, type RuleException } from "../policy/exceptions.ts";
+import type { Resource } from "../resources/types.ts";
+import { ENGINE_RULE_METAS, type Profile, PROFILES, parsePssVersion, RULE_IDS, selectRules } from "../rules/index.ts";
+import { loadPaths } from "../sources/files.ts";
+import { renderHelm, renderKustomize } from "../sources/render.ts";
+import { VERSION } from "../version.ts";
+import { type CliIO, collect, EXIT, splitList, UsageError } from "./io.ts";
+
+/** Parsed `scan` flags. */
+export interface ScanFlags {
+  output: string;
+  profile?: string[];
+  rules?: string[];
+  skipRules?: string[];
+  pssVersion: string;
+  failOn: string;
+  showPassed?: boolean;
+  exceptions?: string;
+  helm?: string[];
+  values?: string[];
+  set?: string[];
+  kustomize?: string[];
+  color?: boolean;
+}
+
+/** Register `scan` on the program; the action sets `state.exitCode`. */
+export function registerScan(program: Command, io: CliIO, state: { exitCode: number }): void {
+  program
+    .command("scan")
+    .description("Scan Kubernetes manifests (files, directories, - for stdin, Helm charts, Kustomize) for security problems")
+    .argument("[paths...]", "files or directories (.yaml, .yml, .json, recursive), or - for stdin")
+    .option("-o, --output <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`, "table")
+    .option("--profile <profile>", `rule set: ${PROFILES.join(", ")} (repeatable; default all)`, collect)
+    .option("--rules <ids>", "run only these rules (comma-separated, repeatable)", collect)
+    .option("--skip-rules <ids>", "leave out these rules (comma-separated, repeatable)", collect)
+    .option("--pss-version <version>", "Pod Security Standards version: v1.0 … v1.N or latest", "latest")
+    .option("--fail-on <severity>", `exit 1 when a failing finding is at or above: ${SEVERITIES.join(", ")}`, "low")
+    .option("--show-passed", "also list passed and suppressed checks")
+    .option("--exceptions <file>", "exceptions file (rules, resources, reason, owner, expiry)")
+    .option("--helm <chart>", "render a Helm chart with `helm template` and scan it (repeatable)", collect)
+    .option("--values <file>", "Helm values file (repeatable)", collect)
+    .option("--set <key=value>", "Helm value (repeatable)", collect)
+    .option("--kustomize <dir>", "build a Kustomize directory and scan it (repeatable)", collect)
+    .option("--no-color", "disable colour in table output")
+    .action(async (paths: string[], flags: ScanFlags) => {
+      state.exitCode = await runScan(paths, flags, io);
+    });
+}
+
+/** Run a scan and print it. Returns the exit code (0, 1 or 2); throws UsageError for bad flags. */
+export async function runScan(paths: string[], flags: ScanFlags, io: CliIO): Promise<number> {
+  const format = flags.output as OutputFormat;
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`unknown output format "${flags.output}"; use one of ${OUTPUT_FORMATS.join(", ")}`);
+  }
+  const failOn = flags.failOn;
+  if (!isSeverity(failOn)) throw new UsageError(`unknown severity "${failOn}" for --fail-on; use one of ${SEVERITIES.join(", ")}`);
+  const pssVersion = parsePssVersion(flags.pssVersion);
+  if (pssVersion === undefined) throw new UsageError(`invalid --pss-version "${flags.pssVersion}"; use v1.0 … v1.N or latest`);
+  const profiles = splitList(flags.profile);
+  const badProfile = profiles.find((p) => !(PROFILES as readonly string[]).includes(p));
+  if (badProfile !== undefined) throw new UsageError(`unknown profile "${badProfile}"; use one of ${PROFILES.join(", ")}`);
+  if ((flags.values?.length || flags.set?.length) && !flags.helm?.length) {
+    throw new UsageError("--values and --set apply to a Helm chart; add --helm CHART");
+  }
+  if (paths.length === 0 && !flags.helm?.length && !flags.kustomize?.length) {
+    throw new UsageError("no input: give files or directories to scan, - for stdin, --helm CHART or --kustomize DIR");
+  }
+  const only = splitList(flags.rules);
+  const selection = selectRules({
+    profiles: profiles.length > 0 ? (profiles as Profile[]) : ["all"],
+    ...(only.length > 0 ? { only } : {}),
+    skip: splitList(flags.skipRules),
+    pssVersion,
+  });
+  if (!selection.ok) throw new UsageError(selection.error.message);
+
+  let exceptions: RuleException[] = [];
+  if (flags.exceptions !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(flags.exceptions, "utf8");
+    } catch (e) {
+      throw new UsageError(`cannot read exceptions file ${flags.exceptions}: ${(e as Error).message}`);
+    }
+    const parsed = parseExceptions(text, flags.exceptions, RULE_IDS);
+    if (!parsed.ok) throw new UsageError([parsed.error.message, ...(parsed.error.details ?? []).map((d) => `  ${d}`)].join("\n"));
+    exceptions = parsed.value;
+  }
+
+  const resources: Resource[] = [];
+  const errors: InputError[] = [];
+  const loaded = await loadPaths(paths, { readStdin: io.readStdin, cwd: io.cwd });
+  resources.push(...loaded.resources);
+  errors.push(...loaded.errors);
+  const charts = [
+    ...loaded.charts.map((chart) => ({ chart, values: [], set: [] })),
+    ...(flags.helm ?? []).map((chart) => ({ chart, values: flags.values ?? [], set: flags.set ?? [] })),
+  ];
+  for (const { chart, values, set } of charts) {
+    const rendered = await renderHelm(chart, { values, set, env: io.env });
+    resources.push(...rendered.resources);
+    errors.push(...rendered.errors);
+  }
+  for (const dir of flags.kustomize ?? []) {
+    const rendered = await renderKustomize(dir, io.env);
+    resources.push(...rendered.resources);
+    errors.push(...rendered.errors);
+  }
+
+  const rules = selection.value;
+  const findings = evaluate(resources, {
+    rules,
+    pssVersion,
+    knownRuleIds: RULE_IDS,
+    exceptions,
+    showPassed: flags.showPassed === true,
+  });
+  const report = buildReport(findings, resources.length, errors, [...rules.map((r) => r.meta), ...ENGINE_RULE_METAS], VERSION);
+  const color = flags.color !== false && io.isTTY && io.env.NO_COLOR === undefined;
+  io.stdout.write(render(format, report, { color }));
+  return exitCodeFor(report.findings, errors, failOn);
+}
+
+/** 2 when an input could not be read, else 1 when a failing finding is at or above the threshold, else 0. */
+export function exitCodeFor(findings: { status: string; severity: Severity }[], errors: readonly unknown[], failOn: Severity): number {
+  if (errors.length > 0) return EXIT.usage;
+  return findings.some((f) => f.status === "fail" && atOrAbove(f.severity, failOn)) ? EXIT.findings : EXIT.clean;
+}

@@ -1,0 +1,3 @@
+export * from "./finding.ts";
+export * from "./frameworks.ts";
+export * from "./describe.ts";

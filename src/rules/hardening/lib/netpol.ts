@@ -1,0 +1,64 @@
+/**
+ * NetworkPolicy reading with upstream semantics (policyTypes defaulting, empty selectors), for
+ * the coverage and default-deny rules.
+ */
+import type { RuleContext } from "../../rule.ts";
+import type { Resource } from "../../../resources/types.ts";
+import { asArray, asObject, namespaceKey } from "./objects.ts";
+
+/** A Kubernetes NetworkPolicy (not a CNI's own kind of the same name) among the scanned resources. */
+export interface NetworkPolicyRef {
+  resource: Resource;
+  podSelector: unknown;
+  /** Effective policy types: as written, or defaulted as the API server does. */
+  policyTypes: ReadonlySet<"Ingress" | "Egress">;
+  ingress: readonly unknown[];
+  egress: readonly unknown[];
+}
+
+const cache = new WeakMap<readonly Resource[], Map<string, NetworkPolicyRef[]>>();
+
+function isKubernetesNetworkPolicy(resource: Resource): boolean {
+  const group = resource.ref.apiVersion.split("/")[0];
+  return resource.ref.kind === "NetworkPolicy" && (group === "networking.k8s.io" || group === "extensions");
+}
+
+/**
+ * Effective policy types: `spec.policyTypes` when it is a list; otherwise Ingress, plus Egress
+ * when the policy has egress rules (the API server's defaulting).
+ */
+export function effectivePolicyTypes(spec: Record<string, unknown>): Set<"Ingress" | "Egress"> {
+  const types = new Set<"Ingress" | "Egress">();
+  if (Array.isArray(spec.policyTypes)) {
+    for (const type of spec.policyTypes) if (type === "Ingress" || type === "Egress") types.add(type);
+    return types;
+  }
+  types.add("Ingress");
+  if (asArray(spec.egress).length > 0) types.add("Egress");
+  return types;
+}
+
+/** The NetworkPolicies of one namespace (namespace key as in {@link namespaceKey}), indexed once per context. */
+export function networkPoliciesIn(context: RuleContext, namespace: string): readonly NetworkPolicyRef[] {
+  let index = cache.get(context.resources);
+  if (!index) {
+    index = new Map();
+    for (const resource of context.byKind("NetworkPolicy")) {
+      if (!isKubernetesNetworkPolicy(resource)) continue;
+      const spec = asObject(resource.object.spec);
+      const policy: NetworkPolicyRef = {
+        resource,
+        podSelector: spec.podSelector,
+        policyTypes: effectivePolicyTypes(spec),
+        ingress: asArray(spec.ingress),
+        egress: asArray(spec.egress),
+      };
+      const key = namespaceKey(resource);
+      const list = index.get(key);
+      if (list) list.push(policy);
+      else index.set(key, [policy]);
+    }
+    cache.set(context.resources, index);
+  }
+  return index.get(namespace) ?? [];
+}
