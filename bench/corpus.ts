@@ -80,8 +80,20 @@ function other(kind: string, i: number, ns: string): string {
 }
 
 const KINDS = [
-  "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod",
-  "Service", "Ingress", "Role", "RoleBinding", "ConfigMap", "Secret", "NetworkPolicy",
+  "Deployment",
+  "StatefulSet",
+  "DaemonSet",
+  "ReplicaSet",
+  "Job",
+  "CronJob",
+  "Pod",
+  "Service",
+  "Ingress",
+  "Role",
+  "RoleBinding",
+  "ConfigMap",
+  "Secret",
+  "NetworkPolicy",
 ];
 const WORKLOADS = new Set(KINDS.slice(0, 7));
 

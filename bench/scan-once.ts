@@ -1,5 +1,7 @@
 /** One measured scan in a fresh process: prints {ms, maxRssMb, resources, findings} as JSON. */
-import { main } from "../src/cli/main.ts";
+// The compiled CLI, as users run it (`npm run build` first; bench:scan does).
+const compiled: string = "../dist/cli/main.js";
+const { main } = (await import(compiled)) as typeof import("../src/cli/main.ts");
 
 const dir = process.argv[2] as string;
 let out = "";

@@ -22,7 +22,9 @@ try {
     });
     const run = JSON.parse(out.trim().split("\n").pop() as string);
     runs.push(run);
-    console.log(`run ${i + 1}: ${run.ms.toFixed(0)} ms, ${run.maxRssMb.toFixed(0)} MB, ${run.resources} resources, ${run.findings} findings`);
+    console.log(
+      `run ${i + 1}: ${run.ms.toFixed(0)} ms, ${run.maxRssMb.toFixed(0)} MB, ${run.resources} resources, ${run.findings} findings`,
+    );
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const ms = median(runs.map((r) => r.ms));
@@ -36,11 +38,19 @@ try {
     medianPeakRssMb: Math.round(median(runs.map((r) => r.maxRssMb))),
     findings: runs[0]?.findings,
     targets: { ms: 2000, rssMb: 400 },
-    machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), platform: process.platform },
+    machine: {
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      platform: process.platform,
+    },
     raw: runs,
   };
   writeFileSync(new URL("./results/scan.json", import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`median ${result.medianMs} ms (${result.resourcesPerSecond} resources/s), peak RSS ${result.medianPeakRssMb} MB`);
+  console.log(
+    `median ${result.medianMs} ms (${result.resourcesPerSecond} resources/s), peak RSS ${result.medianPeakRssMb} MB`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderRulesDoc } from "../src/docs/rules-doc.ts";
 import { makeRuleContext } from "../src/engine/context.ts";
-import { CIS_CONTROLS, MITRE_TECHNIQUES, NIST_SECTIONS, NSA_SECTIONS, SEVERITIES } from "../src/findings/index.ts";
+import {
+  CIS_CONTROLS,
+  MITRE_TECHNIQUES,
+  NIST_SECTIONS,
+  NSA_SECTIONS,
+  SEVERITIES,
+} from "../src/findings/index.ts";
 import { formatPath, parseStream } from "../src/resources/index.ts";
 import { ALL_RULES, ENGINE_RULE_METAS, RULE_IDS } from "../src/rules/index.ts";
 
@@ -27,7 +33,7 @@ describe("rule registry", () => {
     expect(SEVERITIES).toContain(meta.severity);
     expect(meta.description.length).toBeGreaterThan(40);
     // One imperative sentence ending with a period.
-    expect(meta.remediation).toMatch(/^[A-Z][a-z]+ [^]*\.$/);
+    expect(meta.remediation).toMatch(/^[A-Z][a-z]+ [\s\S]*\.$/);
     expect(meta.remediation.slice(0, -1)).not.toMatch(/[.!?] [A-Z]/);
     expect(meta.profiles.length).toBeGreaterThan(0);
     const f = meta.frameworks;
@@ -59,7 +65,11 @@ describe.each(ALL_RULES.map((r) => [r.meta.id, r]))("rule %s fixtures", (id, rul
   const dir = join(FIXTURES, id);
   for (const expected of ["pass", "fail"] as const) {
     const sub = join(dir, expected);
-    const files = existsSync(sub) ? readdirSync(sub).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+    const files = existsSync(sub)
+      ? readdirSync(sub)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+      : [];
     it(`has at least one ${expected} fixture`, () => expect(files.length).toBeGreaterThan(0));
     for (const file of files) {
       it(`${expected}/${file}`, () => {

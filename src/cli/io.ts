@@ -35,7 +35,10 @@ export class UsageError extends Error {
 
 /** Split repeatable, comma-separated option values: `--rules a,b --rules c` → [a, b, c]. */
 export function splitList(values: readonly string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
+  return (values ?? [])
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
 }
 
 /** Commander collector for repeatable options. */

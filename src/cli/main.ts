@@ -11,7 +11,9 @@ import { registerScan } from "./scan.ts";
 /** Build the program with every command; exposed for docs generation. */
 export function buildProgram(io: CliIO, state: { exitCode: number }): Command {
   const program = new Command("belay")
-    .description("Kubernetes security as code: scan manifests against Pod Security Standards and hardening rules")
+    .description(
+      "Kubernetes security as code: scan manifests against Pod Security Standards and hardening rules",
+    )
     .version(VERSION, "-v, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()

@@ -19,7 +19,10 @@ export function registerRules(program: Command, io: CliIO, state: { exitCode: nu
         throw new UsageError(`unknown profile "${flags.profile}"; use one of ${PROFILES.join(", ")}`);
       }
       const metas = allMetas().filter(
-        (m) => flags.profile === undefined || flags.profile === "all" || (m.profiles as string[]).includes(flags.profile),
+        (m) =>
+          flags.profile === undefined ||
+          flags.profile === "all" ||
+          (m.profiles as string[]).includes(flags.profile),
       );
       if (flags.output === "json") io.stdout.write(`${JSON.stringify(metas, null, 2)}\n`);
       else if (flags.output === "table") io.stdout.write(listTable(metas));

@@ -5,11 +5,18 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { evaluate } from "../engine/evaluate.ts";
 import { buildReport } from "../engine/report.ts";
-import { atOrAbove, type InputError, isSeverity, type Severity, SEVERITIES } from "../findings/finding.ts";
+import { atOrAbove, type InputError, isSeverity, SEVERITIES, type Severity } from "../findings/finding.ts";
 import { OUTPUT_FORMATS, type OutputFormat, render } from "../output/index.ts";
 import { parseExceptions, type RuleException } from "../policy/exceptions.ts";
 import type { Resource } from "../resources/types.ts";
-import { ENGINE_RULE_METAS, type Profile, PROFILES, parsePssVersion, RULE_IDS, selectRules } from "../rules/index.ts";
+import {
+  ENGINE_RULE_METAS,
+  PROFILES,
+  type Profile,
+  parsePssVersion,
+  RULE_IDS,
+  selectRules,
+} from "../rules/index.ts";
 import { loadPaths } from "../sources/files.ts";
 import { renderHelm, renderKustomize } from "../sources/render.ts";
 import { VERSION } from "../version.ts";
@@ -36,14 +43,20 @@ export interface ScanFlags {
 export function registerScan(program: Command, io: CliIO, state: { exitCode: number }): void {
   program
     .command("scan")
-    .description("Scan Kubernetes manifests (files, directories, - for stdin, Helm charts, Kustomize) for security problems")
+    .description(
+      "Scan Kubernetes manifests (files, directories, - for stdin, Helm charts, Kustomize) for security problems",
+    )
     .argument("[paths...]", "files or directories (.yaml, .yml, .json, recursive), or - for stdin")
     .option("-o, --output <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`, "table")
     .option("--profile <profile>", `rule set: ${PROFILES.join(", ")} (repeatable; default all)`, collect)
     .option("--rules <ids>", "run only these rules (comma-separated, repeatable)", collect)
     .option("--skip-rules <ids>", "leave out these rules (comma-separated, repeatable)", collect)
     .option("--pss-version <version>", "Pod Security Standards version: v1.0 … v1.N or latest", "latest")
-    .option("--fail-on <severity>", `exit 1 when a failing finding is at or above: ${SEVERITIES.join(", ")}`, "low")
+    .option(
+      "--fail-on <severity>",
+      `exit 1 when a failing finding is at or above: ${SEVERITIES.join(", ")}`,
+      "low",
+    )
     .option("--show-passed", "also list passed and suppressed checks")
     .option("--exceptions <file>", "exceptions file (rules, resources, reason, owner, expiry)")
     .option("--helm <chart>", "render a Helm chart with `helm template` and scan it (repeatable)", collect)
@@ -63,17 +76,22 @@ export async function runScan(paths: string[], flags: ScanFlags, io: CliIO): Pro
     throw new UsageError(`unknown output format "${flags.output}"; use one of ${OUTPUT_FORMATS.join(", ")}`);
   }
   const failOn = flags.failOn;
-  if (!isSeverity(failOn)) throw new UsageError(`unknown severity "${failOn}" for --fail-on; use one of ${SEVERITIES.join(", ")}`);
+  if (!isSeverity(failOn))
+    throw new UsageError(`unknown severity "${failOn}" for --fail-on; use one of ${SEVERITIES.join(", ")}`);
   const pssVersion = parsePssVersion(flags.pssVersion);
-  if (pssVersion === undefined) throw new UsageError(`invalid --pss-version "${flags.pssVersion}"; use v1.0 … v1.N or latest`);
+  if (pssVersion === undefined)
+    throw new UsageError(`invalid --pss-version "${flags.pssVersion}"; use v1.0 … v1.N or latest`);
   const profiles = splitList(flags.profile);
   const badProfile = profiles.find((p) => !(PROFILES as readonly string[]).includes(p));
-  if (badProfile !== undefined) throw new UsageError(`unknown profile "${badProfile}"; use one of ${PROFILES.join(", ")}`);
+  if (badProfile !== undefined)
+    throw new UsageError(`unknown profile "${badProfile}"; use one of ${PROFILES.join(", ")}`);
   if ((flags.values?.length || flags.set?.length) && !flags.helm?.length) {
     throw new UsageError("--values and --set apply to a Helm chart; add --helm CHART");
   }
   if (paths.length === 0 && !flags.helm?.length && !flags.kustomize?.length) {
-    throw new UsageError("no input: give files or directories to scan, - for stdin, --helm CHART or --kustomize DIR");
+    throw new UsageError(
+      "no input: give files or directories to scan, - for stdin, --helm CHART or --kustomize DIR",
+    );
   }
   const only = splitList(flags.rules);
   const selection = selectRules({
@@ -93,7 +111,10 @@ export async function runScan(paths: string[], flags: ScanFlags, io: CliIO): Pro
       throw new UsageError(`cannot read exceptions file ${flags.exceptions}: ${(e as Error).message}`);
     }
     const parsed = parseExceptions(text, flags.exceptions, RULE_IDS);
-    if (!parsed.ok) throw new UsageError([parsed.error.message, ...(parsed.error.details ?? []).map((d) => `  ${d}`)].join("\n"));
+    if (!parsed.ok)
+      throw new UsageError(
+        [parsed.error.message, ...(parsed.error.details ?? []).map((d) => `  ${d}`)].join("\n"),
+      );
     exceptions = parsed.value;
   }
 
@@ -125,14 +146,26 @@ export async function runScan(paths: string[], flags: ScanFlags, io: CliIO): Pro
     exceptions,
     showPassed: flags.showPassed === true,
   });
-  const report = buildReport(findings, resources.length, errors, [...rules.map((r) => r.meta), ...ENGINE_RULE_METAS], VERSION);
+  const report = buildReport(
+    findings,
+    resources.length,
+    errors,
+    [...rules.map((r) => r.meta), ...ENGINE_RULE_METAS],
+    VERSION,
+  );
   const color = flags.color !== false && io.isTTY && io.env.NO_COLOR === undefined;
   io.stdout.write(render(format, report, { color }));
   return exitCodeFor(report.findings, errors, failOn);
 }
 
 /** 2 when an input could not be read, else 1 when a failing finding is at or above the threshold, else 0. */
-export function exitCodeFor(findings: { status: string; severity: Severity }[], errors: readonly unknown[], failOn: Severity): number {
+export function exitCodeFor(
+  findings: { status: string; severity: Severity }[],
+  errors: readonly unknown[],
+  failOn: Severity,
+): number {
   if (errors.length > 0) return EXIT.usage;
-  return findings.some((f) => f.status === "fail" && atOrAbove(f.severity, failOn)) ? EXIT.findings : EXIT.clean;
+  return findings.some((f) => f.status === "fail" && atOrAbove(f.severity, failOn))
+    ? EXIT.findings
+    : EXIT.clean;
 }

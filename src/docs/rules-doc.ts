@@ -36,7 +36,10 @@ export function renderRulesDoc(): string {
     "",
     "| Rule | Severity | Status | Profiles | Title |",
     "|---|---|---|---|---|",
-    ...metas.map((m) => `| [\`${m.id}\`](#${m.id}) | ${m.severity} | ${m.status ?? "fail"} | ${m.profiles.join(", ")} | ${m.title} |`),
+    ...metas.map(
+      (m) =>
+        `| [\`${m.id}\`](#${m.id}) | ${m.severity} | ${m.status ?? "fail"} | ${m.profiles.join(", ")} | ${m.title} |`,
+    ),
     "",
   ];
   for (const section of SECTIONS) {
@@ -44,7 +47,12 @@ export function renderRulesDoc(): string {
     if (members.length === 0) continue;
     out.push(`## ${section.title}`, "", section.intro, "");
     for (const m of members) {
-      out.push(`### ${m.id}`, "", `**${m.title}** — severity \`${m.severity}\`, status \`${m.status ?? "fail"}\`, profiles ${m.profiles.map((p) => `\`${p}\``).join(", ")}`, "");
+      out.push(
+        `### ${m.id}`,
+        "",
+        `**${m.title}** — severity \`${m.severity}\`, status \`${m.status ?? "fail"}\`, profiles ${m.profiles.map((p) => `\`${p}\``).join(", ")}`,
+        "",
+      );
       out.push(m.description, "", `**How to fix:** ${m.remediation}`, "");
       const tags = frameworkTags(m.frameworks);
       if (tags.length > 0) out.push(`**Frameworks:** ${tags.join("; ")}`, "");

@@ -44,7 +44,13 @@ export function evaluate(resources: readonly Resource[], options: EvaluateOption
         violations = rule.check(resource, context);
       } catch (e) {
         findings.push(
-          makeFinding(rule.meta, resource, [], "error", `rule failed on this object: ${e instanceof Error ? e.message : String(e)}`),
+          makeFinding(
+            rule.meta,
+            resource,
+            [],
+            "error",
+            `rule failed on this object: ${e instanceof Error ? e.message : String(e)}`,
+          ),
         );
         continue;
       }
@@ -56,11 +62,13 @@ export function evaluate(resources: readonly Resource[], options: EvaluateOption
       }
       const suppression = suppressionFor(rule.meta.id, resource, ignored, ignore, exceptions, now, findings);
       if (suppression !== undefined) {
-        if (options.showPassed) findings.push(makeFinding(rule.meta, resource, [], "skip", `suppressed: ${suppression}`));
+        if (options.showPassed)
+          findings.push(makeFinding(rule.meta, resource, [], "skip", `suppressed: ${suppression}`));
         continue;
       }
       const status: Status = rule.meta.status ?? "fail";
-      for (const violation of violations) findings.push(makeFinding(rule.meta, resource, violation.path, status, violation.message));
+      for (const violation of violations)
+        findings.push(makeFinding(rule.meta, resource, violation.path, status, violation.message));
     }
   }
   return findings.sort(compareFindings);
@@ -79,7 +87,8 @@ function suppressionFor(
   if (ignored?.has(ruleId) && ignore?.valid) return `annotation: ${ignore.reason}`;
   for (const exception of exceptions) {
     if (!exceptionCovers(exception, ruleId, resource)) continue;
-    if (!isExpired(exception, now)) return `exception ${exception.index} (owner ${exception.owner}): ${exception.reason}`;
+    if (!isExpired(exception, now))
+      return `exception ${exception.index} (owner ${exception.owner}): ${exception.reason}`;
     findings.push(
       makeFinding(
         EXCEPTION_EXPIRED,
@@ -94,7 +103,13 @@ function suppressionFor(
 }
 
 /** Build a finding for a rule on a resource at a path, locating the field in its source. */
-export function makeFinding(meta: RuleMeta, resource: Resource, path: FieldPath, status: Status, message: string): Finding {
+export function makeFinding(
+  meta: RuleMeta,
+  resource: Resource,
+  path: FieldPath,
+  status: Status,
+  message: string,
+): Finding {
   const finding: Finding = {
     ruleId: meta.id,
     status,

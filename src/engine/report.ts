@@ -17,5 +17,11 @@ export function buildReport(
     bySeverity[finding.severity]++;
     count++;
   }
-  return { findings, summary: { resources: resourceCount, findings: count, bySeverity }, errors, rules, toolVersion };
+  return {
+    findings,
+    summary: { resources: resourceCount, findings: count, bySeverity },
+    errors,
+    rules,
+    toolVersion,
+  };
 }

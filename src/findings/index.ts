@@ -1,3 +1,3 @@
+export * from "./describe.ts";
 export * from "./finding.ts";
 export * from "./frameworks.ts";
-export * from "./describe.ts";

@@ -32,7 +32,14 @@ exceptions:
         owner: "platform",
         expires: "2027-03-31",
       },
-      { index: 1, ruleIds: ["pss-privileged"], resource: {}, reason: "legacy", owner: "team-a", expires: "2026-01-01" },
+      {
+        index: 1,
+        ruleIds: ["pss-privileged"],
+        resource: {},
+        reason: "legacy",
+        owner: "team-a",
+        expires: "2026-01-01",
+      },
     ]);
   });
 
@@ -87,8 +94,10 @@ describe("expiry and matching", () => {
 
   it("matches kind, namespace (default when unset), name glob and labels", () => {
     const make = (name: string, labels: string) =>
-      parseStream(`apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ${name}, labels: {${labels}}}\n`, "d.yaml")
-        .resources[0] as never;
+      parseStream(
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ${name}, labels: {${labels}}}\n`,
+        "d.yaml",
+      ).resources[0] as never;
     expect(exceptionCovers(exception, "pss-privileged", make("web-1", "tier: front"))).toBe(true);
     expect(exceptionCovers(exception, "pss-privileged", make("api-1", "tier: front"))).toBe(false);
     expect(exceptionCovers(exception, "pss-privileged", make("web-1", "tier: back"))).toBe(false);
@@ -120,7 +129,10 @@ describe("readIgnoreAnnotation", () => {
       valid: false,
       problem: 'gives no reason; write "pss-privileged: <why this is acceptable>"',
     });
-    expect(readIgnoreAnnotation(object("pss-privileged, x: r"), known)).toEqual({ valid: false, problem: 'names unknown rule "x"' });
+    expect(readIgnoreAnnotation(object("pss-privileged, x: r"), known)).toEqual({
+      valid: false,
+      problem: 'names unknown rule "x"',
+    });
     expect(readIgnoreAnnotation(object(": r"), known)).toEqual({
       valid: false,
       problem: 'names no rule; write "<rule-id>[,<rule-id>]: <reason>"',

@@ -46,18 +46,24 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
  * Parse and validate an exceptions file. Reports every problem with its field path, e.g.
  * `exceptions[1].expires: must be a date (YYYY-MM-DD)`. Never throws.
  */
-export function parseExceptions(text: string, file: string, knownRuleIds: ReadonlySet<string>): Result<RuleException[]> {
+export function parseExceptions(
+  text: string,
+  file: string,
+  knownRuleIds: ReadonlySet<string>,
+): Result<RuleException[]> {
   let doc: unknown;
   try {
     doc = yaml.load(text, { schema: KUBE_YAML_SCHEMA, json: true });
   } catch (e) {
-    const reason = e instanceof yaml.YAMLException ? `${e.reason} at line ${(e.mark?.line ?? 0) + 1}` : String(e);
+    const reason =
+      e instanceof yaml.YAMLException ? `${e.reason} at line ${(e.mark?.line ?? 0) + 1}` : String(e);
     return err(appError("config", `${file}: invalid YAML: ${reason}`));
   }
   const problems: string[] = [];
   const root = isRecord(doc) ? doc : {};
   if (!isRecord(doc)) problems.push("(root): must be a mapping with `exceptions:`");
-  if (root.kind !== undefined && root.kind !== "ExceptionList") problems.push('kind: must be "ExceptionList"');
+  if (root.kind !== undefined && root.kind !== "ExceptionList")
+    problems.push('kind: must be "ExceptionList"');
   const items = root.exceptions;
   if (!Array.isArray(items)) {
     if (isRecord(doc)) problems.push("exceptions: must be a list");
@@ -74,7 +80,9 @@ export function parseExceptions(text: string, file: string, knownRuleIds: Readon
     const resource = selectorOf(item.resource, at, problems);
     for (const field of ["reason", "owner"] as const) {
       if (typeof item[field] !== "string" || (item[field] as string).trim() === "") {
-        problems.push(`${at(field)}: required: say ${field === "reason" ? "why the exception is acceptable" : "who owns it"}`);
+        problems.push(
+          `${at(field)}: required: say ${field === "reason" ? "why the exception is acceptable" : "who owns it"}`,
+        );
       }
     }
     const expires = item.expires;
@@ -82,7 +90,8 @@ export function parseExceptions(text: string, file: string, knownRuleIds: Readon
       problems.push(`${at("expires")}: must be a date (YYYY-MM-DD); every exception expires`);
     }
     const known = new Set(["rule", "rules", "resource", "reason", "owner", "expires"]);
-    for (const key of Object.keys(item).sort()) if (!known.has(key)) problems.push(`${at(key)}: unknown field`);
+    for (const key of Object.keys(item).sort())
+      if (!known.has(key)) problems.push(`${at(key)}: unknown field`);
     result.push({
       index,
       ruleIds,
@@ -109,7 +118,8 @@ function ruleIdsOf(
     problems.push(`${at(field)}: required: a rule id or a list of rule ids`);
     return [];
   }
-  for (const id of ids) if (!knownRuleIds.has(id)) problems.push(`${at(field)}: unknown rule "${id}" (see \`belay rules list\`)`);
+  for (const id of ids)
+    if (!knownRuleIds.has(id)) problems.push(`${at(field)}: unknown rule "${id}" (see \`belay rules list\`)`);
   return ids as string[];
 }
 
@@ -123,7 +133,8 @@ function selectorOf(raw: unknown, at: (field: string) => string, problems: strin
   for (const key of ["kind", "namespace", "name"] as const) {
     const value = raw[key];
     if (value === undefined) continue;
-    if (typeof value !== "string" || value === "") problems.push(`${at(`resource.${key}`)}: must be a non-empty string`);
+    if (typeof value !== "string" || value === "")
+      problems.push(`${at(`resource.${key}`)}: must be a non-empty string`);
     else selector[key] = value;
   }
   if (raw.labels !== undefined) {
@@ -132,7 +143,8 @@ function selectorOf(raw: unknown, at: (field: string) => string, problems: strin
     } else selector.labels = raw.labels as Record<string, string>;
   }
   for (const key of Object.keys(raw).sort()) {
-    if (!["kind", "namespace", "name", "labels"].includes(key)) problems.push(`${at(`resource.${key}`)}: unknown field`);
+    if (!["kind", "namespace", "name", "labels"].includes(key))
+      problems.push(`${at(`resource.${key}`)}: unknown field`);
   }
   return selector;
 }
@@ -160,7 +172,10 @@ function selectorMatches(selector: ResourceSelector, ref: ResourceRef, metadata:
   if (selector.namespace !== undefined && selector.namespace !== (ref.namespace ?? "default")) return false;
   if (selector.name !== undefined && !globMatch(selector.name, ref.name)) return false;
   if (selector.labels) {
-    const labels = (isRecord(metadata) && isRecord(metadata.labels) ? metadata.labels : {}) as Record<string, unknown>;
+    const labels = (isRecord(metadata) && isRecord(metadata.labels) ? metadata.labels : {}) as Record<
+      string,
+      unknown
+    >;
     for (const [key, value] of Object.entries(selector.labels)) if (labels[key] !== value) return false;
   }
   return true;
@@ -172,7 +187,8 @@ export function globMatch(pattern: string, text: string): boolean {
   if (parts.length === 1) return pattern === text;
   const first = parts[0] as string;
   const last = parts[parts.length - 1] as string;
-  if (!text.startsWith(first) || !text.endsWith(last) || text.length < first.length + last.length) return false;
+  if (!text.startsWith(first) || !text.endsWith(last) || text.length < first.length + last.length)
+    return false;
   let position = first.length;
   const end = text.length - last.length;
   for (const middle of parts.slice(1, -1)) {

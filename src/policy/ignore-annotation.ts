@@ -14,7 +14,10 @@ export type IgnoreAnnotation =
   | { valid: false; problem: string };
 
 /** Read and parse the annotation of an object; undefined when it has none. Never throws. */
-export function readIgnoreAnnotation(object: KubeObject, knownRuleIds: ReadonlySet<string>): IgnoreAnnotation | undefined {
+export function readIgnoreAnnotation(
+  object: KubeObject,
+  knownRuleIds: ReadonlySet<string>,
+): IgnoreAnnotation | undefined {
   const metadata = object.metadata as { annotations?: Record<string, unknown> } | undefined;
   const raw = metadata?.annotations?.[IGNORE_ANNOTATION];
   if (raw === undefined) return undefined;
@@ -26,13 +29,17 @@ export function readIgnoreAnnotation(object: KubeObject, knownRuleIds: ReadonlyS
     .split(",")
     .map((id) => id.trim())
     .filter((id) => id !== "");
-  if (ruleIds.length === 0) return { valid: false, problem: 'names no rule; write "<rule-id>[,<rule-id>]: <reason>"' };
+  if (ruleIds.length === 0)
+    return { valid: false, problem: 'names no rule; write "<rule-id>[,<rule-id>]: <reason>"' };
   const unknown = ruleIds.filter((id) => !knownRuleIds.has(id)).sort();
   if (unknown.length > 0) {
     return { valid: false, problem: `names unknown rule ${unknown.map((id) => `"${id}"`).join(", ")}` };
   }
   if (reason === "") {
-    return { valid: false, problem: `gives no reason; write "${ruleIds.join(",")}: <why this is acceptable>"` };
+    return {
+      valid: false,
+      problem: `gives no reason; write "${ruleIds.join(",")}: <why this is acceptable>"`,
+    };
   }
   return { valid: true, ruleIds, reason };
 }

@@ -3,6 +3,7 @@
  * again with the `yaml` CST (which tracks ranges) only when a finding needs a position.
  */
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { fastLocate, type ScannedText, scanText } from "./fast-locate.ts";
 import type { FieldPath } from "./path.ts";
 import type { Resource, SourcePosition } from "./types.ts";
 
@@ -11,19 +12,23 @@ interface ParsedSource {
   lines: LineCounter;
 }
 
-const parsed = new WeakMap<object, ParsedSource>();
+// One-entry caches: findings for an object are made together, so keeping only the last
+// document bounds memory to one document however large the scan.
+let parsedFor: object | undefined;
+let parsedEntry: ParsedSource | undefined;
+let scannedFor: object | undefined;
+let scannedEntry: ScannedText | undefined;
 
 function parse(resource: Resource): ParsedSource | undefined {
   const source = resource.source;
   if (!source) return undefined;
-  let entry = parsed.get(source);
-  if (!entry) {
+  if (parsedFor !== source || !parsedEntry) {
     const lines = new LineCounter();
     const doc = parseDocument(source.text, { lineCounter: lines, version: "1.1", uniqueKeys: false });
-    entry = { contents: doc.contents as Node | null, lines };
-    parsed.set(source, entry);
+    parsedEntry = { contents: doc.contents as Node | null, lines };
+    parsedFor = source;
   }
-  return entry;
+  return parsedEntry;
 }
 
 /**
@@ -33,6 +38,19 @@ function parse(resource: Resource): ParsedSource | undefined {
  * undefined for resources without a source (live objects). Never throws.
  */
 export function locate(resource: Resource, path: FieldPath): SourcePosition | undefined {
+  const source = resource.source;
+  if (!source) return undefined;
+  if (scannedFor !== source || !scannedEntry) {
+    scannedEntry = scanText(source.text);
+    scannedFor = source;
+  }
+  const fast = fastLocate(scannedEntry, [...source.basePath, ...path]);
+  if (fast) return { file: source.file, line: source.lineOffset + fast.line + 1, column: fast.column + 1 };
+  return slowLocate(resource, path);
+}
+
+/** The exact locator: a full YAML parse of the document (cached), for what the fast one cannot read. */
+export function slowLocate(resource: Resource, path: FieldPath): SourcePosition | undefined {
   const entry = parse(resource);
   const source = resource.source;
   if (!entry || !source) return undefined;
@@ -40,7 +58,8 @@ export function locate(resource: Resource, path: FieldPath): SourcePosition | un
   let offset: number | undefined = rangeStart(node);
   for (const part of [...source.basePath, ...path]) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && keyString(p.key) === String(part));
+      // The last duplicate is the one the API server keeps.
+      const pair = node.items.findLast((p) => isPair(p) && keyString(p.key) === String(part));
       if (!pair) break;
       offset = rangeStart(pair.key) ?? offset;
       node = pair.value;

@@ -43,7 +43,10 @@ describe("parseStream", () => {
   });
 
   it("keeps the last value of a duplicated key, like the API server's decoder", () => {
-    const { resources, errors } = parseStream("apiVersion: v1\nkind: X\nmetadata: {name: a}\nk: 1\nk: 2\n", "d.yaml");
+    const { resources, errors } = parseStream(
+      "apiVersion: v1\nkind: X\nmetadata: {name: a}\nk: 1\nk: 2\n",
+      "d.yaml",
+    );
     expect(errors).toEqual([]);
     expect(resources[0]?.object.k).toBe(2);
   });
@@ -62,18 +65,28 @@ items:
 `;
     const { resources } = parseStream(text, "l.yaml");
     expect(resources.map((r) => r.ref.name)).toEqual(["a", "b"]);
-    expect(locate(resources[1] as never, ["metadata", "name"])).toEqual({ file: "l.yaml", line: 10, column: 7 });
+    expect(locate(resources[1] as never, ["metadata", "name"])).toEqual({
+      file: "l.yaml",
+      line: 10,
+      column: 7,
+    });
   });
 
   it("reads JSON documents and locates their fields", () => {
-    const text = '{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {"name": "j"},\n  "spec": {"hostPID": true}\n}\n';
+    const text =
+      '{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {"name": "j"},\n  "spec": {"hostPID": true}\n}\n';
     const { resources } = parseStream(text, "p.json");
     expect(resources[0]?.ref.name).toBe("j");
-    expect(locate(resources[0] as never, ["spec", "hostPID"])).toEqual({ file: "p.json", line: 5, column: 12 });
+    expect(locate(resources[0] as never, ["spec", "hostPID"])).toEqual({
+      file: "p.json",
+      line: 5,
+      column: 12,
+    });
   });
 
   it("reports invalid YAML with file, line and column and keeps the other documents", () => {
-    const text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: [unclosed\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n";
+    const text =
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: [unclosed\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n";
     const { resources, errors } = parseStream(text, "bad.yaml");
     expect(resources.map((r) => r.ref.name)).toEqual(["ok", "after"]);
     expect(errors).toHaveLength(1);
@@ -89,7 +102,8 @@ items:
   });
 
   it("reports documents without apiVersion or kind at their first line", () => {
-    const text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# comment\nmetadata:\n  name: nokind\n";
+    const text =
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# comment\nmetadata:\n  name: nokind\n";
     const { resources, errors } = parseStream(text, "k.yaml");
     expect(resources).toHaveLength(1);
     expect(errors).toEqual([
@@ -104,7 +118,9 @@ items:
 
   it("reports a scalar document", () => {
     const { errors } = parseStream("just a string\n", "s.yaml");
-    expect(errors[0]?.message).toBe("document is not a mapping (expected a Kubernetes object with apiVersion and kind)");
+    expect(errors[0]?.message).toBe(
+      "document is not a mapping (expected a Kubernetes object with apiVersion and kind)",
+    );
   });
 });
 
@@ -122,7 +138,11 @@ describe("locate", () => {
   it("falls back to the deepest existing ancestor of a missing field", () => {
     const { resources } = parseStream(multi, "m.yaml");
     const pod = resources[1] as never;
-    expect(locate(pod, ["spec", "containers", 0, "resources", "limits"])).toEqual({ file: "m.yaml", line: 15, column: 7 });
+    expect(locate(pod, ["spec", "containers", 0, "resources", "limits"])).toEqual({
+      file: "m.yaml",
+      line: 15,
+      column: 7,
+    });
   });
 });
 
@@ -135,14 +155,23 @@ describe("podTemplates", () => {
     ["ReplicaSet", "spec:\n  template:\n    spec:\n      containers: [{name: c, image: i}]"],
     ["ReplicationController", "spec:\n  template:\n    spec:\n      containers: [{name: c, image: i}]"],
     ["Job", "spec:\n  template:\n    spec:\n      containers: [{name: c, image: i}]"],
-    ["CronJob", "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: c, image: i}]"],
+    [
+      "CronJob",
+      "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: c, image: i}]",
+    ],
     ["PodTemplate", "template:\n  spec:\n    containers: [{name: c, image: i}]"],
     ["Rollout", "spec:\n  template:\n    spec:\n      containers: [{name: c, image: i}]"],
-    ["CronWorkflowLike", "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: c, image: i}]"],
+    [
+      "CronWorkflowLike",
+      "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: c, image: i}]",
+    ],
   ];
   for (const [kind, body] of kinds) {
     it(`finds the pod template of ${kind}`, () => {
-      const { resources } = parseStream(`apiVersion: x/v1\nkind: ${kind}\nmetadata: {name: n}\n${body}\n`, "k.yaml");
+      const { resources } = parseStream(
+        `apiVersion: x/v1\nkind: ${kind}\nmetadata: {name: n}\n${body}\n`,
+        "k.yaml",
+      );
       const templates = podTemplates(resources[0]?.object ?? {});
       expect(templates).toHaveLength(1);
       const containers = containersOf(templates[0] as never);
@@ -152,7 +181,10 @@ describe("podTemplates", () => {
   }
 
   it("ignores unknown kinds whose spec.template.spec is not a pod spec", () => {
-    const { resources } = parseStream("apiVersion: x/v1\nkind: Thing\nmetadata: {name: n}\nspec:\n  template:\n    spec:\n      size: 3\n", "t.yaml");
+    const { resources } = parseStream(
+      "apiVersion: x/v1\nkind: Thing\nmetadata: {name: n}\nspec:\n  template:\n    spec:\n      size: 3\n",
+      "t.yaml",
+    );
     expect(podTemplates(resources[0]?.object ?? {})).toEqual([]);
   });
 

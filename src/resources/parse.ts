@@ -70,13 +70,25 @@ function addDocument(value: unknown, source: SourceDocument, result: ParseResult
   if (value === null || value === undefined) return; // empty document or comments only
   const line = source.lineOffset + firstContentLine(source.text);
   if (typeof value !== "object" || Array.isArray(value)) {
-    result.errors.push({ file: source.file, line, column: 1, message: "document is not a mapping (expected a Kubernetes object with apiVersion and kind)" });
+    result.errors.push({
+      file: source.file,
+      line,
+      column: 1,
+      message: "document is not a mapping (expected a Kubernetes object with apiVersion and kind)",
+    });
     return;
   }
   const object = value as KubeObject;
-  const missing = ["apiVersion", "kind"].filter((key) => typeof object[key] !== "string" || object[key] === "");
+  const missing = ["apiVersion", "kind"].filter(
+    (key) => typeof object[key] !== "string" || object[key] === "",
+  );
   if (missing.length > 0) {
-    result.errors.push({ file: source.file, line, column: 1, message: `object has no ${missing.join(" and no ")} (every Kubernetes object needs apiVersion and kind)` });
+    result.errors.push({
+      file: source.file,
+      line,
+      column: 1,
+      message: `object has no ${missing.join(" and no ")} (every Kubernetes object needs apiVersion and kind)`,
+    });
     return;
   }
   const kind = object.kind as string;
@@ -84,13 +96,23 @@ function addDocument(value: unknown, source: SourceDocument, result: ParseResult
     object.items.forEach((item, index) => {
       const itemSource: SourceDocument = { ...source, basePath: [...source.basePath, "items", index] };
       if (item === null || typeof item !== "object" || Array.isArray(item)) {
-        result.errors.push({ file: source.file, line, column: 1, message: `${kind} items[${index}] is not an object` });
+        result.errors.push({
+          file: source.file,
+          line,
+          column: 1,
+          message: `${kind} items[${index}] is not an object`,
+        });
         return;
       }
       const itemObject = item as KubeObject;
       const missingItem = ["apiVersion", "kind"].filter((key) => typeof itemObject[key] !== "string");
       if (missingItem.length > 0) {
-        result.errors.push({ file: source.file, line, column: 1, message: `${kind} items[${index}] has no ${missingItem.join(" and no ")}` });
+        result.errors.push({
+          file: source.file,
+          line,
+          column: 1,
+          message: `${kind} items[${index}] has no ${missingItem.join(" and no ")}`,
+        });
         return;
       }
       result.resources.push(makeResource(itemObject, itemSource));
@@ -122,7 +144,7 @@ export function refOf(object: KubeObject): ResourceRef {
 function firstContentLine(text: string): number {
   const lines = text.split("\n");
   const index = lines.findIndex((l) => l.trim() !== "" && !l.startsWith("#") && !SEPARATOR.test(l));
-  return (index < 0 ? 0 : index) + 1;
+  return Math.max(index, 0) + 1;
 }
 
 function yamlError(err: unknown, file: string, lineOffset: number): InputError {

@@ -64,7 +64,20 @@ function at(object: KubeObject, path: FieldPath): unknown {
  * The pod templates of an object: one for a Pod or a known workload kind, one for an unknown
  * kind with `spec.template.spec` or `spec.jobTemplate.spec.template.spec`, none otherwise.
  */
-export function podTemplates(object: KubeObject): PodTemplate[] {
+export function podTemplates(object: KubeObject): readonly PodTemplate[] {
+  // Every pod rule asks for the same object's templates: compute them once per object.
+  let templates = templateCache.get(object);
+  if (!templates) {
+    templates = findTemplates(object);
+    templateCache.set(object, templates);
+  }
+  return templates;
+}
+
+const templateCache = new WeakMap<KubeObject, readonly PodTemplate[]>();
+const containerCache = new WeakMap<PodTemplate, readonly ContainerRef[]>();
+
+function findTemplates(object: KubeObject): PodTemplate[] {
   const kind = String(object.kind);
   const known = TEMPLATE_PATHS[kind];
   const candidates = known !== undefined ? [known] : GENERIC_TEMPLATE_PATHS;
@@ -90,14 +103,34 @@ export function podTemplates(object: KubeObject): PodTemplate[] {
 const LISTS: ContainerListName[] = ["initContainers", "containers", "ephemeralContainers"];
 
 /** Every container of a pod template (init, regular, ephemeral), with its path. */
-export function containersOf(template: PodTemplate, lists: readonly ContainerListName[] = LISTS): ContainerRef[] {
+export function containersOf(
+  template: PodTemplate,
+  lists: readonly ContainerListName[] = LISTS,
+): readonly ContainerRef[] {
+  if (lists === LISTS) {
+    let refs = containerCache.get(template);
+    if (!refs) {
+      refs = findContainers(template, LISTS);
+      containerCache.set(template, refs);
+    }
+    return refs;
+  }
+  return findContainers(template, lists);
+}
+
+function findContainers(template: PodTemplate, lists: readonly ContainerListName[]): ContainerRef[] {
   const refs: ContainerRef[] = [];
   for (const list of lists) {
     const items = (template.spec as unknown as Record<string, unknown>)[list];
     if (!Array.isArray(items)) continue;
     items.forEach((container, index) => {
       if (isObject(container)) {
-        refs.push({ container: container as unknown as V1Container, list, index, path: [...template.specPath, list, index] });
+        refs.push({
+          container: container as unknown as V1Container,
+          list,
+          index,
+          path: [...template.specPath, list, index],
+        });
       }
     });
   }

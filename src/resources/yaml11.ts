@@ -51,9 +51,9 @@ export const KUBE_YAML_SCHEMA: yaml.Schema = new yaml.Schema({
   implicit: [
     bool11,
     int11,
-    ...(yaml.CORE_SCHEMA as unknown as { compiledImplicit: (yaml.Type & { tag: string })[] }).compiledImplicit.filter(
-      (t) => t.tag !== "tag:yaml.org,2002:bool" && t.tag !== "tag:yaml.org,2002:int",
-    ),
+    ...(
+      yaml.CORE_SCHEMA as unknown as { compiledImplicit: (yaml.Type & { tag: string })[] }
+    ).compiledImplicit.filter((t) => t.tag !== "tag:yaml.org,2002:bool" && t.tag !== "tag:yaml.org,2002:int"),
   ],
   explicit: (yaml.CORE_SCHEMA as unknown as { compiledExplicit: yaml.Type[] }).compiledExplicit,
 });

@@ -46,15 +46,25 @@ export function selectRules(selection: RuleSelection, rules: readonly Rule[] = A
   const unknown = [...(selection.only ?? []), ...(selection.skip ?? [])].filter((id) => !known.has(id));
   if (unknown.length > 0) {
     return err(
-      appError("usage", `unknown rule ${[...new Set(unknown)].sort().map((id) => `"${id}"`).join(", ")} (see \`belay rules list\`)`),
+      appError(
+        "usage",
+        `unknown rule ${[...new Set(unknown)]
+          .sort()
+          .map((id) => `"${id}"`)
+          .join(", ")} (see \`belay rules list\`)`,
+      ),
     );
   }
   const profiles = new Set(selection.profiles);
   let selected = selection.only
     ? rules.filter((rule) => selection.only?.includes(rule.meta.id))
-    : rules.filter((rule) => profiles.has("all") || rule.meta.profiles.some((profile) => profiles.has(profile)));
+    : rules.filter(
+        (rule) => profiles.has("all") || rule.meta.profiles.some((profile) => profiles.has(profile)),
+      );
   const skip = new Set(selection.skip ?? []);
-  selected = selected.filter((rule) => !skip.has(rule.meta.id) && (rule.appliesAt?.(selection.pssVersion) ?? true));
+  selected = selected.filter(
+    (rule) => !skip.has(rule.meta.id) && (rule.appliesAt?.(selection.pssVersion) ?? true),
+  );
   const superseded = new Set(selected.flatMap((rule) => rule.supersedes?.(selection.pssVersion) ?? []));
   return ok(selected.filter((rule) => !superseded.has(rule.meta.id)));
 }

@@ -16,7 +16,8 @@ export function podRule(meta: RuleMeta, check: PodCheck, extra: Omit<Rule, "meta
     meta,
     check(resource, context) {
       const violations: Violation[] = [];
-      for (const template of podTemplates(resource.object)) violations.push(...check(template, context, resource));
+      for (const template of podTemplates(resource.object))
+        violations.push(...check(template, context, resource));
       return violations;
     },
   });
@@ -25,7 +26,11 @@ export function podRule(meta: RuleMeta, check: PodCheck, extra: Omit<Rule, "meta
 /** `container "app"`, `init container "setup"` or `ephemeral container "debug"`. */
 export function containerLabel(ref: ContainerRef): string {
   const noun =
-    ref.list === "initContainers" ? "init container" : ref.list === "ephemeralContainers" ? "ephemeral container" : "container";
+    ref.list === "initContainers"
+      ? "init container"
+      : ref.list === "ephemeralContainers"
+        ? "ephemeral container"
+        : "container";
   return `${noun} "${ref.container.name ?? `#${ref.index}`}"`;
 }
 

@@ -39,7 +39,12 @@ export async function loadPaths(paths: readonly string[], options: LoadOptions):
   return result;
 }
 
-async function loadPath(path: string, explicit: boolean, options: LoadOptions, result: LoadResult): Promise<void> {
+async function loadPath(
+  path: string,
+  explicit: boolean,
+  options: LoadOptions,
+  result: LoadResult,
+): Promise<void> {
   const display = displayName(path, options.cwd);
   let info: Awaited<ReturnType<typeof stat>>;
   try {

@@ -14,13 +14,19 @@ const MAX_OUTPUT = 256 * 1024 * 1024;
 
 function run(tool: string, args: string[], env?: NodeJS.ProcessEnv): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(tool, args, { maxBuffer: MAX_OUTPUT, env: env ?? process.env, timeout: 300_000 }, (error, stdout, stderr) => {
-      if (!error) return resolve({ ok: true, stdout });
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return resolve({ ok: false, missing: true, message: `${tool} not found on PATH` });
-      const detail = String(stderr).trim().split("\n").slice(-5).join("\n") || error.message;
-      resolve({ ok: false, missing: false, message: `${tool} ${args[0]} failed: ${detail}` });
-    });
+    execFile(
+      tool,
+      args,
+      { maxBuffer: MAX_OUTPUT, env: env ?? process.env, timeout: 300_000 },
+      (error, stdout, stderr) => {
+        if (!error) return resolve({ ok: true, stdout });
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOENT")
+          return resolve({ ok: false, missing: true, message: `${tool} not found on PATH` });
+        const detail = String(stderr).trim().split("\n").slice(-5).join("\n") || error.message;
+        resolve({ ok: false, missing: false, message: `${tool} ${args[0]} failed: ${detail}` });
+      },
+    );
   });
 }
 

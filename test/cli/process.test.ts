@@ -7,7 +7,12 @@ const root = new URL("../..", import.meta.url).pathname;
 const node = `${root}node_modules/.bin/node`;
 
 function belay(args: string[], input?: string) {
-  return spawnSync(node, [`${root}bin/belay.js`, ...args], { cwd: root, input, encoding: "utf8", env: { PATH: process.env.PATH } });
+  return spawnSync(node, [`${root}bin/belay.js`, ...args], {
+    cwd: root,
+    input,
+    encoding: "utf8",
+    env: { PATH: process.env.PATH },
+  });
 }
 
 describe("bin/belay.js", () => {
@@ -20,7 +25,10 @@ describe("bin/belay.js", () => {
   });
 
   it("reads stdin and exits 0 on a clean object", () => {
-    const result = belay(["scan", "-", "--rules", "pss-privileged"], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+    const result = belay(
+      ["scan", "-", "--rules", "pss-privileged"],
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
     expect(result.status).toBe(0);
     expect(result.stdout).toContain("No findings");
   });
@@ -28,11 +36,15 @@ describe("bin/belay.js", () => {
   it("exits 2 on a usage error", () => {
     const result = belay(["scan", "--output", "nope", "examples/"]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toBe('belay: unknown output format "nope"; use one of table, json, yaml, sarif, junit\n');
+    expect(result.stderr).toBe(
+      'belay: unknown output format "nope"; use one of table, json, yaml, sarif, junit\n',
+    );
   });
 
   it("reports the package version", () => {
-    const pkg = JSON.parse(spawnSync("cat", [`${root}package.json`], { encoding: "utf8" }).stdout) as { version: string };
+    const pkg = JSON.parse(spawnSync("cat", [`${root}package.json`], { encoding: "utf8" }).stdout) as {
+      version: string;
+    };
     expect(pkg.version).toBe(VERSION);
     expect(belay(["--version"]).stdout).toBe(`${VERSION}\n`);
   });

@@ -45,7 +45,15 @@ describe("belay scan on the bundled examples", () => {
       resource: { kind: "Deployment", name: "shop-api" },
     });
     const ids = new Set(report.findings.map((f) => f.ruleId));
-    for (const id of ["pss-host-namespaces", "pss-restricted-volumes", "pss-host-ports", "pss-run-as-user", "docker-socket-mount", "secrets-in-env", "rbac-cluster-admin-binding"]) {
+    for (const id of [
+      "pss-host-namespaces",
+      "pss-restricted-volumes",
+      "pss-host-ports",
+      "pss-run-as-user",
+      "docker-socket-mount",
+      "secrets-in-env",
+      "rbac-cluster-admin-binding",
+    ]) {
       expect(ids, id).toContain(id);
     }
     expect(report.summary.resources).toBe(9);
@@ -71,20 +79,29 @@ describe("belay scan on the bundled examples", () => {
 describe("belay scan input handling", () => {
   it("reads stdin with -", async () => {
     const { code, report } = await scanJson(["-", "--rules", "pss-privileged"], {
-      stdin: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      image: i\n      securityContext: {privileged: on}\n",
+      stdin:
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      image: i\n      securityContext: {privileged: on}\n",
     });
     expect(code).toBe(1);
-    expect(report.findings.map((f) => [f.ruleId, f.file, f.line])).toEqual([["pss-privileged", "<stdin>", 8]]);
+    expect(report.findings.map((f) => [f.ruleId, f.file, f.line])).toEqual([
+      ["pss-privileged", "<stdin>", 8],
+    ]);
   });
 
   it("keeps scanning after broken input, reports it with file and line, and exits 2", async () => {
     const dir = tempDir({
       "a-bad.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [oops\n",
       "b-nokind.yaml": "apiVersion: v1\nmetadata: {name: x}\n",
-      "c-good.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: good}\nspec:\n  hostPID: true\n  containers: [{name: c, image: i}]\n",
+      "c-good.yaml":
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: good}\nspec:\n  hostPID: true\n  containers: [{name: c, image: i}]\n",
       "notes.txt": "not yaml: [",
     });
-    const { code, report } = await scanJson([dir, join(dir, "missing.yaml"), "--rules", "pss-host-namespaces"]);
+    const { code, report } = await scanJson([
+      dir,
+      join(dir, "missing.yaml"),
+      "--rules",
+      "pss-host-namespaces",
+    ]);
     expect(code).toBe(2);
     expect(report.findings.map((f) => f.resource.name)).toEqual(["good"]);
     const messages = report.errors.map((e) => `${e.file.replace(dir, "D")}:${e.line ?? ""}: ${e.message}`);
@@ -98,7 +115,10 @@ describe("belay scan input handling", () => {
 
   it("names the missing tool for --helm and --kustomize, and still scans the rest", async () => {
     const env = { PATH: "/nonexistent" };
-    const { code, report } = await scanJson(["examples/hardened-app", "--helm", "charts/web", "--kustomize", "overlays/prod"], { env });
+    const { code, report } = await scanJson(
+      ["examples/hardened-app", "--helm", "charts/web", "--kustomize", "overlays/prod"],
+      { env },
+    );
     expect(code).toBe(2);
     expect(report.summary.resources).toBeGreaterThan(0);
     expect(report.errors.map((e) => e.message)).toEqual([
@@ -118,7 +138,8 @@ describe("belay scan input handling", () => {
 
 describe("belay scan flags and exit codes", () => {
   const pod = tempDir({
-    "pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: apps}\nspec:\n  containers:\n    - name: c\n      image: i:1\n      securityContext: {privileged: true}\n",
+    "pod.yaml":
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: apps}\nspec:\n  containers:\n    - name: c\n      image: i:1\n      securityContext: {privileged: true}\n",
   });
 
   it("--fail-on sets the threshold for exit 1", async () => {
@@ -129,16 +150,28 @@ describe("belay scan flags and exit codes", () => {
   });
 
   it("exits 0 when nothing reaches the threshold", async () => {
-    const { code, report } = await scanJson([pod, "--rules", "pss-privileged", "--skip-rules", "pss-privileged"]);
+    const { code, report } = await scanJson([
+      pod,
+      "--rules",
+      "pss-privileged",
+      "--skip-rules",
+      "pss-privileged",
+    ]);
     expect(report.findings).toEqual([]);
     expect(code).toBe(0);
   });
 
   it.each([
     [["--output", "xml"], 'belay: unknown output format "xml"; use one of table, json, yaml, sarif, junit\n'],
-    [["--fail-on", "severe"], 'belay: unknown severity "severe" for --fail-on; use one of critical, high, medium, low, info\n'],
+    [
+      ["--fail-on", "severe"],
+      'belay: unknown severity "severe" for --fail-on; use one of critical, high, medium, low, info\n',
+    ],
     [["--pss-version", "1.25"], 'belay: invalid --pss-version "1.25"; use v1.0 … v1.N or latest\n'],
-    [["--profile", "strict"], 'belay: unknown profile "strict"; use one of pss-baseline, pss-restricted, hardening, all\n'],
+    [
+      ["--profile", "strict"],
+      'belay: unknown profile "strict"; use one of pss-baseline, pss-restricted, hardening, all\n',
+    ],
     [["--rules", "nope,pss-privileged"], 'belay: unknown rule "nope" (see `belay rules list`)\n'],
     [["--values", "v.yaml"], "belay: --values and --set apply to a Helm chart; add --helm CHART\n"],
   ])("rejects %j with exit 2 and a clear message", async (flags, message) => {
@@ -153,7 +186,8 @@ describe("belay scan flags and exit codes", () => {
     expect(result).toEqual({
       code: 2,
       stdout: "",
-      stderr: "belay: no input: give files or directories to scan, - for stdin, --helm CHART or --kustomize DIR\n",
+      stderr:
+        "belay: no input: give files or directories to scan, - for stdin, --helm CHART or --kustomize DIR\n",
     });
   });
 
@@ -163,7 +197,12 @@ describe("belay scan flags and exit codes", () => {
   });
 
   it("--show-passed lists passed checks too", async () => {
-    const { report } = await scanJson([pod, "--rules", "pss-privileged,pss-host-namespaces", "--show-passed"]);
+    const { report } = await scanJson([
+      pod,
+      "--rules",
+      "pss-privileged,pss-host-namespaces",
+      "--show-passed",
+    ]);
     expect(report.findings.map((f) => [f.ruleId, f.status])).toEqual([
       ["pss-host-namespaces", "pass"],
       ["pss-privileged", "fail"],
@@ -172,7 +211,8 @@ describe("belay scan flags and exit codes", () => {
 
   it("--pss-version selects the behaviour of that release", async () => {
     const dir = tempDir({
-      "pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      image: i\n      securityContext:\n        allowPrivilegeEscalation: false\n        runAsNonRoot: true\n        seccompProfile: {type: RuntimeDefault}\n",
+      "pod.yaml":
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      image: i\n      securityContext:\n        allowPrivilegeEscalation: false\n        runAsNonRoot: true\n        seccompProfile: {type: RuntimeDefault}\n",
     });
     // capabilities drop ALL is a restricted requirement from v1.22 on.
     const latest = await scanJson([dir, "--profile", "pss-restricted"]);
@@ -188,7 +228,11 @@ describe("suppressions", () => {
 
   it("an annotation with a reason suppresses the named rule", async () => {
     const dir = tempDir({ "p.yaml": manifest("pss-host-namespaces: node agent needs host PIDs") });
-    const { code, report } = await scanJson([dir, "--rules", "pss-host-namespaces,ignore-annotation-invalid"]);
+    const { code, report } = await scanJson([
+      dir,
+      "--rules",
+      "pss-host-namespaces,ignore-annotation-invalid",
+    ]);
     expect(report.findings).toEqual([]);
     expect(code).toBe(0);
     const shown = await scanJson([dir, "--rules", "pss-host-namespaces", "--show-passed"]);
@@ -199,7 +243,11 @@ describe("suppressions", () => {
 
   it("an annotation without a reason suppresses nothing and is itself a finding", async () => {
     const dir = tempDir({ "p.yaml": manifest("pss-host-namespaces") });
-    const { code, report } = await scanJson([dir, "--rules", "pss-host-namespaces,ignore-annotation-invalid"]);
+    const { code, report } = await scanJson([
+      dir,
+      "--rules",
+      "pss-host-namespaces,ignore-annotation-invalid",
+    ]);
     expect(code).toBe(1);
     expect(report.findings.map((f) => [f.ruleId, f.line, f.message])).toEqual([
       [
@@ -217,10 +265,22 @@ describe("suppressions", () => {
       tempDir({
         "ex.yaml": `exceptions:\n  - rule: pss-host-namespaces\n    resource: {kind: Pod, namespace: monitoring, name: "ag*"}\n    reason: node agent\n    owner: platform\n    expires: ${expires}\n`,
       });
-    const valid = await scanJson([dir, "--rules", "pss-host-namespaces", "--exceptions", join(exceptions("2999-01-01"), "ex.yaml")]);
+    const valid = await scanJson([
+      dir,
+      "--rules",
+      "pss-host-namespaces",
+      "--exceptions",
+      join(exceptions("2999-01-01"), "ex.yaml"),
+    ]);
     expect(valid.report.findings).toEqual([]);
     expect(valid.code).toBe(0);
-    const lapsed = await scanJson([dir, "--rules", "pss-host-namespaces", "--exceptions", join(exceptions("2020-01-01"), "ex.yaml")]);
+    const lapsed = await scanJson([
+      dir,
+      "--rules",
+      "pss-host-namespaces",
+      "--exceptions",
+      join(exceptions("2020-01-01"), "ex.yaml"),
+    ]);
     expect(lapsed.code).toBe(1);
     expect(lapsed.report.findings.map((f) => [f.ruleId, f.status])).toEqual([
       ["exception-expired", "warn"],

@@ -15,8 +15,8 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, openSync, rmSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
@@ -210,18 +210,66 @@ interface LiveCluster {
 const live = new Set<LiveCluster>();
 let hooksInstalled = false;
 
-function killAllSync(): void {
-  for (const cluster of live) {
-    for (const proc of cluster.procs) {
-      try {
-        process.kill(proc.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(cluster.dir, { recursive: true, force: true, maxRetries: 3 });
+/**
+ * Whether `pid` is a running process. A zombie (dead, not yet reaped by us) does not
+ * count: it can no longer write to its directory.
+ */
+function isRunningPid(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+  try {
+    // "<pid> (<comm>) <state> ..."; comm may contain spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return process.platform !== "linux";
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * SIGKILLs the processes of every live cluster and removes their directories, without
+ * returning to the event loop (it runs in the `exit` hook). Waits up to 3 s for the
+ * processes to die first, or a dying etcd could recreate files in a removed directory.
+ */
+function killAllSync(): void {
+  const pids = [...live].flatMap((cluster) => cluster.procs.map((proc) => proc.pid));
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 3000;
+  while (pids.some(isRunningPid) && Date.now() < deadline) sleepSync(10);
+  for (const cluster of live) rmSync(cluster.dir, { recursive: true, force: true, maxRetries: 3 });
   live.clear();
+}
+
+/** The file in a cluster directory naming the PID of the Node process that owns it. */
+const ownerFile = "owner.pid";
+
+/**
+ * Removes the directories of clusters whose Node process died without cleaning up
+ * (SIGKILL, a crash). Their processes are already dead: see the file comment.
+ */
+async function sweepStaleDirs(): Promise<void> {
+  const root = tmpdir();
+  const names = await readdir(root).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.startsWith("belay-cluster-"))) {
+    const dir = join(root, name);
+    const owner = Number.parseInt(await readFile(join(dir, ownerFile), "utf8").catch(() => ""), 10);
+    if (Number.isInteger(owner) && owner !== process.pid && !isRunningPid(owner)) {
+      await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
+    }
+  }
 }
 
 function installExitHooks(): void {
@@ -404,7 +452,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const binaries = options.binaries ?? (await ensureKubeBinaries({ log }));
 
   installExitHooks();
+  await sweepStaleDirs();
   const dir = await mkdtemp(join(tmpdir(), "belay-cluster-"));
+  await writeFile(join(dir, ownerFile), String(process.pid));
   const state: LiveCluster = { procs: [], dir };
   live.add(state);
 

@@ -10,6 +10,7 @@
  */
 import { podRule } from "../pod-rule.ts";
 import type { Rule } from "../rule.ts";
+import { byNamespace } from "./lib/memo.ts";
 import { namespaceKey } from "./lib/objects.ts";
 import { podsLabel, serviceAccountOf, specOf } from "./lib/pods.ts";
 
@@ -23,7 +24,8 @@ export const automountServiceAccountToken: Rule = podRule(
       "Every pod gets an API token for its service account unless automounting is turned off. A pod that runs as the default " +
       "service account rarely needs the API, yet an attacker who gets into it can use the token against the API server with " +
       "whatever the namespace's default account has been granted.",
-    remediation: "Set automountServiceAccountToken to false in the pod spec, or on the namespace's default ServiceAccount.",
+    remediation:
+      "Set automountServiceAccountToken to false in the pod spec, or on the namespace's default ServiceAccount.",
     frameworks: {
       cis: ["5.1.6"],
       nsa: ["Protecting Pod service account tokens"],
@@ -38,12 +40,9 @@ export const automountServiceAccountToken: Rule = podRule(
     if (setting === false) return [];
     if (setting === undefined || setting === null) {
       const namespace = namespaceKey(resource);
-      const accountOptsOut = context
-        .byKind("ServiceAccount")
-        .some(
-          (account) =>
-            account.ref.name === "default" && namespaceKey(account) === namespace && account.object.automountServiceAccountToken === false,
-        );
+      const accountOptsOut = (byNamespace(context, "ServiceAccount").get(namespace) ?? []).some(
+        (account) => account.ref.name === "default" && account.object.automountServiceAccountToken === false,
+      );
       if (accountOptsOut) return [];
     }
     return [

@@ -45,7 +45,8 @@ export const dangerousCapabilities: Rule = podRule(
       "Some Linux capabilities hand a container powers that lead straight to the kernel or the host: SYS_ADMIN, SYS_MODULE, " +
       "SYS_PTRACE, DAC_READ_SEARCH, BPF and the like make container escapes routine. Workloads almost never need them; " +
       "those that do should be isolated and reviewed.",
-    remediation: "Remove the capability from securityContext.capabilities.add and drop ALL capabilities instead.",
+    remediation:
+      "Remove the capability from securityContext.capabilities.add and drop ALL capabilities instead.",
     frameworks: {
       cis: ["5.2.9"],
       nsa: ["Kubernetes Pod security"],

@@ -10,8 +10,10 @@
  * configuration files that are not API objects (kustomize, kubeadm, kubelet, audit policy,
  * kind cluster configs).
  */
-import { defineRule, type Rule } from "../rule.ts";
+
 import type { Resource } from "../../resources/types.ts";
+import { defineRule, type Rule, type RuleContext } from "../rule.ts";
+import { perContext } from "./lib/memo.ts";
 import { asObject, objectLabel } from "./lib/objects.ts";
 
 /** Built-in kinds that are cluster-scoped (never in a namespace). */
@@ -70,15 +72,28 @@ const CONFIG_FILE_GROUPS = [
   "ctlptl.dev/",
 ];
 
+/** `group/kind` of the custom kinds that the scanned CustomResourceDefinitions declare cluster-scoped. */
+function clusterScopedCustomKinds(context: RuleContext): ReadonlySet<string> {
+  return perContext(context, "default-namespace:cluster-scoped-crds", () => {
+    const kinds = new Set<string>();
+    for (const crd of context.byKind("CustomResourceDefinition")) {
+      const spec = asObject(crd.object.spec);
+      const kind = asObject(spec.names).kind;
+      if (spec.scope === "Cluster" && typeof spec.group === "string" && typeof kind === "string") {
+        kinds.add(`${spec.group}/${kind}`);
+      }
+    }
+    return kinds;
+  });
+}
+
 /** Whether a kind is cluster-scoped, as far as the built-in list and the scanned CRDs tell. */
-function isClusterScoped(resource: Resource, crds: readonly Resource[]): boolean {
+function isClusterScoped(resource: Resource, context: RuleContext): boolean {
   const kind = resource.ref.kind;
   if (CLUSTER_SCOPED_KINDS.has(kind) || (kind.startsWith("Cluster") && kind !== "Cluster")) return true;
-  const group = resource.ref.apiVersion.includes("/") ? resource.ref.apiVersion.split("/")[0] : "";
-  return crds.some((crd) => {
-    const spec = asObject(crd.object.spec);
-    return spec.scope === "Cluster" && asObject(spec.names).kind === kind && spec.group === group;
-  });
+  const apiVersion = resource.ref.apiVersion;
+  const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
+  return clusterScopedCustomKinds(context).has(`${group}/${kind}`);
 }
 
 /** Namespaced objects must be placed in a namespace other than `default`. */
@@ -101,7 +116,7 @@ export const defaultNamespace: Rule = defineRule({
   },
   check(resource, context) {
     if (CONFIG_FILE_GROUPS.some((group) => resource.ref.apiVersion.startsWith(group))) return [];
-    if (isClusterScoped(resource, context.byKind("CustomResourceDefinition"))) return [];
+    if (isClusterScoped(resource, context)) return [];
     const namespace = resource.ref.namespace;
     if (namespace !== undefined && namespace !== "default") return [];
     return [

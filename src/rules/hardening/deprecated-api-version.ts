@@ -18,9 +18,19 @@ export interface RemovedApi {
 
 const WORKLOADS = ["Deployment", "DaemonSet", "ReplicaSet", "StatefulSet"];
 const RBAC = ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"];
-const ACCESS_REVIEWS = ["SubjectAccessReview", "LocalSubjectAccessReview", "SelfSubjectAccessReview", "SelfSubjectRulesReview"];
+const ACCESS_REVIEWS = [
+  "SubjectAccessReview",
+  "LocalSubjectAccessReview",
+  "SelfSubjectAccessReview",
+  "SelfSubjectRulesReview",
+];
 
-function entries(apiVersion: string, kinds: readonly string[], removedIn: string, replacement: string): [string, RemovedApi][] {
+function entries(
+  apiVersion: string,
+  kinds: readonly string[],
+  removedIn: string,
+  replacement: string,
+): [string, RemovedApi][] {
   return kinds.map((kind) => [`${apiVersion} ${kind}`, { removedIn, replacement }]);
 }
 
@@ -28,12 +38,27 @@ function entries(apiVersion: string, kinds: readonly string[], removedIn: string
 export const REMOVED_APIS: ReadonlyMap<string, RemovedApi> = new Map([
   ...entries("extensions/v1beta1", ["Deployment", "DaemonSet", "ReplicaSet"], "v1.16", "apps/v1"),
   ...entries("extensions/v1beta1", ["NetworkPolicy"], "v1.16", "networking.k8s.io/v1"),
-  ...entries("extensions/v1beta1", ["PodSecurityPolicy"], "v1.16", "Pod Security admission (PodSecurityPolicy is gone since v1.25)"),
+  ...entries(
+    "extensions/v1beta1",
+    ["PodSecurityPolicy"],
+    "v1.16",
+    "Pod Security admission (PodSecurityPolicy is gone since v1.25)",
+  ),
   ...entries("extensions/v1beta1", ["Ingress"], "v1.22", "networking.k8s.io/v1"),
   ...entries("apps/v1beta1", WORKLOADS, "v1.16", "apps/v1"),
   ...entries("apps/v1beta2", WORKLOADS, "v1.16", "apps/v1"),
-  ...entries("admissionregistration.k8s.io/v1beta1", ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"], "v1.22", "admissionregistration.k8s.io/v1"),
-  ...entries("apiextensions.k8s.io/v1beta1", ["CustomResourceDefinition"], "v1.22", "apiextensions.k8s.io/v1"),
+  ...entries(
+    "admissionregistration.k8s.io/v1beta1",
+    ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"],
+    "v1.22",
+    "admissionregistration.k8s.io/v1",
+  ),
+  ...entries(
+    "apiextensions.k8s.io/v1beta1",
+    ["CustomResourceDefinition"],
+    "v1.22",
+    "apiextensions.k8s.io/v1",
+  ),
   ...entries("apiregistration.k8s.io/v1beta1", ["APIService"], "v1.22", "apiregistration.k8s.io/v1"),
   ...entries("authentication.k8s.io/v1beta1", ["TokenReview"], "v1.22", "authentication.k8s.io/v1"),
   ...entries("authorization.k8s.io/v1beta1", ACCESS_REVIEWS, "v1.22", "authorization.k8s.io/v1"),
@@ -44,19 +69,44 @@ export const REMOVED_APIS: ReadonlyMap<string, RemovedApi> = new Map([
   ...entries("rbac.authorization.k8s.io/v1alpha1", RBAC, "v1.22", "rbac.authorization.k8s.io/v1"),
   ...entries("scheduling.k8s.io/v1beta1", ["PriorityClass"], "v1.22", "scheduling.k8s.io/v1"),
   ...entries("scheduling.k8s.io/v1alpha1", ["PriorityClass"], "v1.22", "scheduling.k8s.io/v1"),
-  ...entries("storage.k8s.io/v1beta1", ["CSIDriver", "CSINode", "StorageClass", "VolumeAttachment"], "v1.22", "storage.k8s.io/v1"),
+  ...entries(
+    "storage.k8s.io/v1beta1",
+    ["CSIDriver", "CSINode", "StorageClass", "VolumeAttachment"],
+    "v1.22",
+    "storage.k8s.io/v1",
+  ),
   ...entries("batch/v1beta1", ["CronJob"], "v1.25", "batch/v1"),
   ...entries("discovery.k8s.io/v1beta1", ["EndpointSlice"], "v1.25", "discovery.k8s.io/v1"),
   ...entries("events.k8s.io/v1beta1", ["Event"], "v1.25", "events.k8s.io/v1"),
   ...entries("autoscaling/v2beta1", ["HorizontalPodAutoscaler"], "v1.25", "autoscaling/v2"),
   ...entries("policy/v1beta1", ["PodDisruptionBudget"], "v1.25", "policy/v1"),
-  ...entries("policy/v1beta1", ["PodSecurityPolicy"], "v1.25", "Pod Security admission (PodSecurityPolicy has no replacement API)"),
+  ...entries(
+    "policy/v1beta1",
+    ["PodSecurityPolicy"],
+    "v1.25",
+    "Pod Security admission (PodSecurityPolicy has no replacement API)",
+  ),
   ...entries("node.k8s.io/v1beta1", ["RuntimeClass"], "v1.25", "node.k8s.io/v1"),
   ...entries("autoscaling/v2beta2", ["HorizontalPodAutoscaler"], "v1.26", "autoscaling/v2"),
-  ...entries("flowcontrol.apiserver.k8s.io/v1beta1", ["FlowSchema", "PriorityLevelConfiguration"], "v1.26", "flowcontrol.apiserver.k8s.io/v1"),
+  ...entries(
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    ["FlowSchema", "PriorityLevelConfiguration"],
+    "v1.26",
+    "flowcontrol.apiserver.k8s.io/v1",
+  ),
   ...entries("storage.k8s.io/v1beta1", ["CSIStorageCapacity"], "v1.27", "storage.k8s.io/v1"),
-  ...entries("flowcontrol.apiserver.k8s.io/v1beta2", ["FlowSchema", "PriorityLevelConfiguration"], "v1.29", "flowcontrol.apiserver.k8s.io/v1"),
-  ...entries("flowcontrol.apiserver.k8s.io/v1beta3", ["FlowSchema", "PriorityLevelConfiguration"], "v1.32", "flowcontrol.apiserver.k8s.io/v1"),
+  ...entries(
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    ["FlowSchema", "PriorityLevelConfiguration"],
+    "v1.29",
+    "flowcontrol.apiserver.k8s.io/v1",
+  ),
+  ...entries(
+    "flowcontrol.apiserver.k8s.io/v1beta3",
+    ["FlowSchema", "PriorityLevelConfiguration"],
+    "v1.32",
+    "flowcontrol.apiserver.k8s.io/v1",
+  ),
 ]);
 
 /** Objects must use API versions that Kubernetes still serves. */

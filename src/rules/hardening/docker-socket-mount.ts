@@ -23,7 +23,8 @@ export const dockerSocketMount: Rule = podRule(
       "The container runtime's socket (Docker, containerd, CRI-O, Podman) is an unauthenticated root API on the node: a " +
       "container that can reach it can start a privileged container with the host filesystem mounted, read every other " +
       "container's secrets and take over the node. Build and monitoring tools that ask for it have safer alternatives.",
-    remediation: "Remove the hostPath volume that exposes the runtime socket and use a rootless build tool or the Kubernetes API instead.",
+    remediation:
+      "Remove the hostPath volume that exposes the runtime socket and use a rootless build tool or the Kubernetes API instead.",
     frameworks: {
       cis: ["5.2.12"],
       nsa: ["Kubernetes Pod security"],
@@ -36,6 +37,8 @@ export const dockerSocketMount: Rule = podRule(
     hostPathVolumes(template).flatMap((volume) => {
       const kind = runtimeSocketKind(volume.hostPath);
       if (kind === undefined) return [];
-      return [{ path: volume.path, message: `volume "${volume.name}" mounts host path "${volume.raw}", ${kind}` }];
+      return [
+        { path: volume.path, message: `volume "${volume.name}" mounts host path "${volume.raw}", ${kind}` },
+      ];
     }),
 );

@@ -8,7 +8,9 @@ import { parseStream } from "../../resources/parse.ts";
 import { formatPath, getPath } from "../../resources/path.ts";
 import type { KubeObject, Resource } from "../../resources/types.ts";
 import type { Rule } from "../rule.ts";
+import { normalizeCapability } from "./dangerous-capabilities.ts";
 import { HARDENING_RULES } from "./index.ts";
+import { tlsHostCovers } from "./ingress-no-tls.ts";
 import {
   configAssignments,
   isCredentialName,
@@ -20,8 +22,6 @@ import { normalizeHostPath } from "./lib/host-paths.ts";
 import { parseImageRef } from "./lib/images.ts";
 import { effectivePolicyTypes } from "./lib/netpol.ts";
 import { isEmptySelector, matchesLabelSelector, matchesServiceSelector } from "./lib/selectors.ts";
-import { normalizeCapability } from "./dangerous-capabilities.ts";
-import { tlsHostCovers } from "./ingress-no-tls.ts";
 import { configMapCredentialFinding } from "./secrets-in-configmap.ts";
 import { envCredentialFinding } from "./secrets-in-env.ts";
 
@@ -109,7 +109,10 @@ describe("hardening rule set", () => {
     describe(meta.id, () => {
       it("has well-formed metadata", () => {
         const source = readFileSync(join(RULES_DIR, `${meta.id}.ts`), "utf8");
-        expect(source.startsWith(`/**\n * ${meta.id}\n`), "file opens with a spec comment naming the rule").toBe(true);
+        expect(
+          source.startsWith(`/**\n * ${meta.id}\n`),
+          "file opens with a spec comment naming the rule",
+        ).toBe(true);
         expect(meta.title.length).toBeGreaterThan(0);
         expect(meta.description.length).toBeGreaterThan(80);
         expect(meta.remediation).toMatch(/^[A-Z][^\n]*\.$/);
@@ -118,8 +121,10 @@ describe("hardening rule set", () => {
         expect(meta.frameworks.pss).toBeUndefined();
         for (const id of meta.frameworks.cis ?? []) expect(Object.keys(CIS_CONTROLS)).toContain(id);
         for (const section of meta.frameworks.nsa ?? []) expect(NSA_SECTIONS).toContain(section);
-        for (const section of meta.frameworks.nist ?? []) expect(Object.keys(NIST_SECTIONS)).toContain(section);
-        for (const technique of meta.frameworks.mitre ?? []) expect(Object.keys(MITRE_TECHNIQUES)).toContain(technique);
+        for (const section of meta.frameworks.nist ?? [])
+          expect(Object.keys(NIST_SECTIONS)).toContain(section);
+        for (const technique of meta.frameworks.mitre ?? [])
+          expect(Object.keys(MITRE_TECHNIQUES)).toContain(technique);
       });
 
       const pass = fixtures(meta.id, "pass");
@@ -159,9 +164,11 @@ describe("hardening rule set", () => {
             for (const violation of rule.check(resource, context)) {
               // The deepest existing ancestor must be an object (where the missing field belongs).
               let depth = violation.path.length;
-              while (depth > 0 && getPath(resource.object, violation.path.slice(0, depth)) === undefined) depth--;
+              while (depth > 0 && getPath(resource.object, violation.path.slice(0, depth)) === undefined)
+                depth--;
               if (depth < violation.path.length) {
-                const parent = depth === 0 ? resource.object : getPath(resource.object, violation.path.slice(0, depth));
+                const parent =
+                  depth === 0 ? resource.object : getPath(resource.object, violation.path.slice(0, depth));
                 expect(parent !== null && typeof parent === "object", formatPath(violation.path)).toBe(true);
               }
             }
@@ -174,7 +181,9 @@ describe("hardening rule set", () => {
           expect(evaluate(rule, fixture.resources)).toEqual(evaluate(rule, fixture.resources));
           for (const resource of fixture.resources) {
             for (const mangled of mangle(resource.object)) {
-              const resources = fixture.resources.map((r) => (r === resource ? { ...r, object: mangled } : r));
+              const resources = fixture.resources.map((r) =>
+                r === resource ? { ...r, object: mangled } : r,
+              );
               expect(() => evaluate(rule, resources)).not.toThrow();
             }
           }
@@ -184,7 +193,21 @@ describe("hardening rule set", () => {
   }
 });
 
-const ODD_VALUES: unknown[] = [null, 0, 7, -1, "x", "", true, [], {}, [null], [1, "a"], { a: null }, "__proto__"];
+const ODD_VALUES: unknown[] = [
+  null,
+  0,
+  7,
+  -1,
+  "x",
+  "",
+  true,
+  [],
+  {},
+  [null],
+  [1, "a"],
+  { a: null },
+  "__proto__",
+];
 
 /** Copies of `object` with one subtree replaced by an odd value, for every subtree. */
 function mangle(object: KubeObject): KubeObject[] {
@@ -192,8 +215,12 @@ function mangle(object: KubeObject): KubeObject[] {
   const paths: (string | number)[][] = [];
   const walk = (value: unknown, path: (string | number)[]): void => {
     if (path.length > 0) paths.push(path);
-    if (Array.isArray(value)) value.forEach((item, i) => walk(item, [...path, i]));
-    else if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => {
+        walk(item, [...path, i]);
+      });
+    } else if (value !== null && typeof value === "object")
+      for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
   };
   walk(object, []);
   for (const path of paths) {
@@ -240,7 +267,9 @@ describe("label selectors", () => {
     expect(matchesLabelSelector(expr("In", "missing", ["x"]), labels)).toBe(false);
     expect(matchesLabelSelector(expr("NotIn", "tier", ["backend"]), labels)).toBe(true);
     expect(matchesLabelSelector(expr("NotIn", "tier", ["frontend"]), labels)).toBe(false);
-    expect(matchesLabelSelector(expr("NotIn", "missing", ["x"]), labels), "absent key satisfies NotIn").toBe(true);
+    expect(matchesLabelSelector(expr("NotIn", "missing", ["x"]), labels), "absent key satisfies NotIn").toBe(
+      true,
+    );
     expect(matchesLabelSelector(expr("Exists", "app"), labels)).toBe(true);
     expect(matchesLabelSelector(expr("Exists", "missing"), labels)).toBe(false);
     expect(matchesLabelSelector(expr("DoesNotExist", "missing"), labels)).toBe(true);
@@ -248,22 +277,41 @@ describe("label selectors", () => {
   });
 
   it("ANDs matchLabels with matchExpressions", () => {
-    const selector = { matchLabels: { app: "web" }, matchExpressions: [{ key: "tier", operator: "In", values: ["backend"] }] };
+    const selector = {
+      matchLabels: { app: "web" },
+      matchExpressions: [{ key: "tier", operator: "In", values: ["backend"] }],
+    };
     expect(matchesLabelSelector(selector, labels)).toBe(false);
   });
 
   it("selects nothing with selectors the API server would reject", () => {
-    expect(matchesLabelSelector({ matchExpressions: [{ key: "app", operator: "Equals", values: ["web"] }] }, labels)).toBe(false);
-    expect(matchesLabelSelector({ matchExpressions: [{ key: "app", operator: "In", values: [] }] }, labels)).toBe(false);
-    expect(matchesLabelSelector({ matchExpressions: [{ key: "app", operator: "Exists", values: ["web"] }] }, labels)).toBe(false);
+    expect(
+      matchesLabelSelector(
+        { matchExpressions: [{ key: "app", operator: "Equals", values: ["web"] }] },
+        labels,
+      ),
+    ).toBe(false);
+    expect(
+      matchesLabelSelector({ matchExpressions: [{ key: "app", operator: "In", values: [] }] }, labels),
+    ).toBe(false);
+    expect(
+      matchesLabelSelector(
+        { matchExpressions: [{ key: "app", operator: "Exists", values: ["web"] }] },
+        labels,
+      ),
+    ).toBe(false);
     expect(matchesLabelSelector({ matchLabels: { version: 2 } }, labels)).toBe(false);
     expect(matchesLabelSelector({ matchExpressions: "app" }, labels)).toBe(false);
     expect(matchesLabelSelector("app=web", labels)).toBe(false);
   });
 
   it("does not confuse inherited object properties with labels", () => {
-    expect(matchesLabelSelector({ matchExpressions: [{ key: "constructor", operator: "Exists" }] }, labels)).toBe(false);
-    expect(matchesLabelSelector({ matchExpressions: [{ key: "toString", operator: "DoesNotExist" }] }, labels)).toBe(true);
+    expect(
+      matchesLabelSelector({ matchExpressions: [{ key: "constructor", operator: "Exists" }] }, labels),
+    ).toBe(false);
+    expect(
+      matchesLabelSelector({ matchExpressions: [{ key: "toString", operator: "DoesNotExist" }] }, labels),
+    ).toBe(true);
   });
 
   it("treats a Service selector as equality and an empty one as selecting nothing", () => {
@@ -323,7 +371,23 @@ describe("credential detection", () => {
   });
 
   it("recognises placeholders, references and non-secrets", () => {
-    for (const value of ["", "  ", "true", "No", "$(DB_PASSWORD)", "${DB_PASSWORD}", "$PASSWORD", "{{ .Values.password }}", "<your-password>", "*****", "8080", "/var/run/secrets/token", "vault:secret/data/db#password", "arn:aws:secretsmanager:eu-west-1:123:secret:db"]) {
+    for (const value of [
+      "",
+      "  ",
+      "true",
+      "No",
+      "$(DB_PASSWORD)",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal shell placeholder is the input under test
+      "${DB_PASSWORD}",
+      "$PASSWORD",
+      "{{ .Values.password }}",
+      "<your-password>",
+      "*****",
+      "8080",
+      "/var/run/secrets/token",
+      "vault:secret/data/db#password",
+      "arn:aws:secretsmanager:eu-west-1:123:secret:db",
+    ]) {
       expect(isPlaceholderValue(value), value).toBe(true);
     }
     for (const value of ["hunter2", "changeme", "correct horse battery staple", "p@ssw0rd!"]) {
@@ -337,17 +401,25 @@ describe("credential detection", () => {
       ["-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n-----END RSA PRIVATE KEY-----", "a private key"],
       ["-----BEGIN OPENSSH PRIVATE KEY-----", "a private key"],
       [`ghp_${"a1B2c3D4e5".repeat(3)}abcdef`, "a GitHub token"],
-      ["xoxb-1234567890-abcdefghij", "a Slack token"],
+      [["xoxb", "1234567890", "abcdefghij"].join("-"), "a Slack token"],
+      [["sk", "live", "0123456789abcdefghijABCD"].join("_"), "a Stripe live key"],
       [`glpat-${"x".repeat(20)}`, "a GitLab token"],
       [`AIza${"A".repeat(35)}`, "a Google API key"],
-      ["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "a JSON web token"],
+      [
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "a JSON web token",
+      ],
       ["postgres://app:s3cr3t@db.internal:5432/shop", "a URL with a literal password"],
-      ["DefaultEndpointsProtocol=https;AccountName=x;AccountKey=" + "Ab1+".repeat(22) + "==", "an Azure storage account key"],
+      [
+        `DefaultEndpointsProtocol=https;AccountName=x;AccountKey=${"Ab1+".repeat(22)}==`,
+        "an Azure storage account key",
+      ],
     ];
     for (const [value, kind] of samples) expect(knownCredentialKind(value), value.slice(0, 20)).toBe(kind);
     for (const value of [
       "-----BEGIN CERTIFICATE-----",
       "postgres://$(DB_USER):$(DB_PASSWORD)@db:5432/shop",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal shell placeholder is the input under test
       "postgres://app:${DB_PASSWORD}@db/shop",
       "https://example.com/path@v1",
       "redis://redis:6379",
@@ -360,7 +432,9 @@ describe("credential detection", () => {
   it("flags high-entropy tokens but not digests, ids or words", () => {
     expect(isHighEntropyToken("q8Zr4Lx0Vb2Nw7Yt1Ks9Hd3Jf6Gp5Mc0")).toBe(true);
     expect(isHighEntropyToken("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")).toBe(true);
-    expect(isHighEntropyToken("sha256:2d9e5c3b0b7f1a4e8c6d2f0a9b8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e")).toBe(false);
+    expect(
+      isHighEntropyToken("sha256:2d9e5c3b0b7f1a4e8c6d2f0a9b8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e"),
+    ).toBe(false);
     expect(isHighEntropyToken("2d9e5c3b0b7f1a4e8c6d2f0a9b8e7d6c5b4a3f2e")).toBe(false);
     expect(isHighEntropyToken("123e4567-e89b-12d3-a456-426614174000")).toBe(false);
     expect(isHighEntropyToken("ThisIsAVeryLongConfigurationValue1")).toBe(false);
@@ -377,7 +451,9 @@ describe("credential detection", () => {
       "export API_TOKEN=abc123",
       "description: the password is rotated weekly",
     ].join("\n");
-    const found = configAssignments(text).filter((a) => isCredentialName(a.key) && !isPlaceholderValue(a.value));
+    const found = configAssignments(text).filter(
+      (a) => isCredentialName(a.key) && !isPlaceholderValue(a.value),
+    );
     expect(found.map((a) => [a.key, a.line])).toEqual([
       ["spring.datasource.password", 3],
       ["password", 5],
@@ -389,7 +465,10 @@ describe("credential detection", () => {
     const secret = "Zx9-very-secret-Value";
     const env = envCredentialFinding("DB_PASSWORD", secret);
     expect(env).toBe("a literal credential");
-    const cm = configMapCredentialFinding("app.properties", `db.password=${secret}\nurl=https://u:${secret}@h/x\n`);
+    const cm = configMapCredentialFinding(
+      "app.properties",
+      `db.password=${secret}\nurl=https://u:${secret}@h/x\n`,
+    );
     expect(cm).toBeDefined();
     expect(cm).not.toContain(secret);
     expect(cm).toContain('"db.password" (line 1)');
@@ -411,7 +490,9 @@ describe("helpers", () => {
   it("parses image references", () => {
     expect(parseImageRef("nginx")).toEqual({ repository: "nginx" });
     expect(parseImageRef("nginx:latest")).toEqual({ repository: "nginx", tag: "latest" });
-    expect(parseImageRef("registry.example.com:5000/team/app")).toEqual({ repository: "registry.example.com:5000/team/app" });
+    expect(parseImageRef("registry.example.com:5000/team/app")).toEqual({
+      repository: "registry.example.com:5000/team/app",
+    });
     expect(parseImageRef("registry.example.com:5000/team/app:1.2")).toEqual({
       repository: "registry.example.com:5000/team/app",
       tag: "1.2",

@@ -18,7 +18,8 @@ export const imageNoDigest: Rule = podRule(
     description:
       "Tags are mutable: whoever can push to the repository can change what a version tag points to. Only a digest names " +
       "exactly one image, so what was scanned and signed is what runs.",
-    remediation: "Pin the image by digest (image@sha256:<digest>), keeping the tag for readability if you like.",
+    remediation:
+      "Pin the image by digest (image@sha256:<digest>), keeping the tag for readability if you like.",
     frameworks: {
       cis: ["5.5.1"],
       nist: ["4.2.2", "4.1.5"],
@@ -34,7 +35,7 @@ export const imageNoDigest: Rule = podRule(
       if (!image || image.digest !== undefined) continue;
       violations.push({
         path: [...ref.path, "image"],
-        message: `${containerLabel(ref)} uses image "${ref.container.image}" without a digest`,
+        message: `${containerLabel(ref)} uses image "${ref.container.image}" without ${String(ref.container.image).includes("@") ? "a well-formed" : "a"} digest`,
       });
     }
     return violations;

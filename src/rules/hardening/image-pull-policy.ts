@@ -20,7 +20,8 @@ export const imagePullPolicy: Rule = podRule(
       "With imagePullPolicy IfNotPresent or Never, a node runs whatever copy of a latest image it cached earlier, so replicas " +
       "on different nodes run different code and a fixed image never reaches nodes that already have an old one. It also lets " +
       "any pod on the node use the cached image without the registry checking its pull credentials.",
-    remediation: "Set imagePullPolicy to Always for images referenced by latest or by no tag, or pin them by version or digest.",
+    remediation:
+      "Set imagePullPolicy to Always for images referenced by latest or by no tag, or pin them by version or digest.",
     frameworks: {
       cis: ["5.5.1"],
       nist: ["4.2.2"],

@@ -35,7 +35,8 @@ export const ingressNoTls: Rule = defineRule({
       "An Ingress without TLS serves its hosts over plain HTTP, so credentials, session cookies and data cross the network " +
       "readable and modifiable by anyone on the path. Each host an Ingress routes should be listed in a TLS entry with a " +
       "certificate.",
-    remediation: "Add a spec.tls entry listing every host of the Ingress with the Secret holding its certificate.",
+    remediation:
+      "Add a spec.tls entry listing every host of the Ingress with the Secret holding its certificate.",
     frameworks: {
       nsa: ["Network separation and hardening"],
       mitre: ["T1040", "T1557"],
@@ -52,10 +53,17 @@ export const ingressNoTls: Rule = defineRule({
     if (!routes) return [];
     const tls = asArray(spec.tls).filter(isObject);
     if (tls.length === 0) {
-      return [{ path: ["spec", "tls"], message: `${objectLabel(resource)} has no spec.tls and serves its hosts over plain HTTP` }];
+      return [
+        {
+          path: ["spec", "tls"],
+          message: `${objectLabel(resource)} has no spec.tls and serves its hosts over plain HTTP`,
+        },
+      ];
     }
     if (tls.some((entry) => asArray(entry.hosts).length === 0)) return [];
-    const tlsHosts = tls.flatMap((entry) => asArray(entry.hosts).filter((h): h is string => typeof h === "string"));
+    const tlsHosts = tls.flatMap((entry) =>
+      asArray(entry.hosts).filter((h): h is string => typeof h === "string"),
+    );
     const violations: Violation[] = [];
     rules.forEach((rule, index) => {
       const host = asObject(rule).host;

@@ -18,7 +18,8 @@ export const legacyServiceAccountToken: Rule = defineRule({
       "A Secret of type kubernetes.io/service-account-token holds a token that never expires and is not bound to a pod: " +
       "once copied out of the cluster it works until the Secret is deleted. Pods get short-lived, automatically rotated " +
       "projected tokens, and clients outside the cluster can request bounded ones with the TokenRequest API.",
-    remediation: "Delete the token Secret and use projected service account tokens or the TokenRequest API (kubectl create token) instead.",
+    remediation:
+      "Delete the token Secret and use projected service account tokens or the TokenRequest API (kubectl create token) instead.",
     frameworks: {
       nsa: ["Protecting Pod service account tokens"],
       nist: ["4.3.2"],

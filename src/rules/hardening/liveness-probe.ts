@@ -30,7 +30,10 @@ export const livenessProbe: Rule = podRule(
     const violations: Violation[] = [];
     for (const ref of containersOf(template, ["containers"])) {
       if (isObject(ref.container.livenessProbe)) continue;
-      violations.push({ path: [...ref.path, "livenessProbe"], message: `${containerLabel(ref)} has no livenessProbe` });
+      violations.push({
+        path: [...ref.path, "livenessProbe"],
+        message: `${containerLabel(ref)} has no livenessProbe`,
+      });
     }
     return violations;
   },

@@ -23,9 +23,17 @@ const ANYWHERE = new Set(["0.0.0.0/0", "::/0"]);
 function isAnyPeer(peer: unknown): boolean {
   if (!isObject(peer)) return false;
   if (isObject(peer.ipBlock)) {
-    return typeof peer.ipBlock.cidr === "string" && ANYWHERE.has(peer.ipBlock.cidr) && asArray(peer.ipBlock.except).length === 0;
+    return (
+      typeof peer.ipBlock.cidr === "string" &&
+      ANYWHERE.has(peer.ipBlock.cidr) &&
+      asArray(peer.ipBlock.except).length === 0
+    );
   }
-  return peer.namespaceSelector !== undefined && isEmptySelector(peer.namespaceSelector) && isEmptySelector(peer.podSelector);
+  return (
+    peer.namespaceSelector !== undefined &&
+    isEmptySelector(peer.namespaceSelector) &&
+    isEmptySelector(peer.podSelector)
+  );
 }
 
 /** A rule that allows all traffic of its direction: no port restriction and no or an any-peer. */
@@ -45,7 +53,8 @@ export const namespaceNoDefaultDeny: Rule = defineRule({
       "Pods are open to all traffic until a NetworkPolicy selects them, so a new workload in a namespace without a " +
       "default-deny policy starts unprotected. A policy selecting every pod with no allow rules, for ingress and for " +
       "egress, makes deny the default and every allowed flow explicit.",
-    remediation: "Add a NetworkPolicy with an empty podSelector and policyTypes Ingress and Egress to the namespace.",
+    remediation:
+      "Add a NetworkPolicy with an empty podSelector and policyTypes Ingress and Egress to the namespace.",
     frameworks: {
       cis: ["5.3.2"],
       nsa: ["Network policies"],

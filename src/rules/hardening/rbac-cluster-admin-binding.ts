@@ -14,7 +14,8 @@ import { isBootstrapPolicy, isRbacKind } from "./lib/rbac.ts";
 function subjectLabel(subject: Record<string, unknown>): string {
   const kind = typeof subject.kind === "string" ? subject.kind : "subject";
   const name = typeof subject.name === "string" ? subject.name : "";
-  if (kind === "ServiceAccount" && typeof subject.namespace === "string") return `ServiceAccount "${subject.namespace}/${name}"`;
+  if (kind === "ServiceAccount" && typeof subject.namespace === "string")
+    return `ServiceAccount "${subject.namespace}/${name}"`;
   return `${kind} "${name}"`;
 }
 
@@ -28,7 +29,8 @@ export const rbacClusterAdminBinding: Rule = defineRule({
       "cluster-admin grants every action on every resource. A user, group or service account bound to it can read all " +
       "secrets, run code in any pod and change any policy, so a single leaked credential or compromised workload owns " +
       "the cluster. Access should be granted with narrower roles.",
-    remediation: "Bind the subject to a role that grants only the permissions it needs instead of cluster-admin.",
+    remediation:
+      "Bind the subject to a role that grants only the permissions it needs instead of cluster-admin.",
     frameworks: {
       cis: ["5.1.1"],
       nsa: ["Role-based access control"],
@@ -38,7 +40,8 @@ export const rbacClusterAdminBinding: Rule = defineRule({
     profiles: ["hardening"],
   },
   check(resource) {
-    if (!isRbacKind(resource, ["ClusterRoleBinding", "RoleBinding"]) || isBootstrapPolicy(resource)) return [];
+    if (!isRbacKind(resource, ["ClusterRoleBinding", "RoleBinding"]) || isBootstrapPolicy(resource))
+      return [];
     const roleRef = asObject(resource.object.roleRef);
     if (roleRef.kind !== "ClusterRole" || roleRef.name !== "cluster-admin") return [];
     const scope =
@@ -49,7 +52,9 @@ export const rbacClusterAdminBinding: Rule = defineRule({
     asArray(resource.object.subjects).forEach((subject, index) => {
       if (!isObject(subject)) return;
       const isSystem =
-        (subject.kind === "User" || subject.kind === "Group") && typeof subject.name === "string" && subject.name.startsWith("system:");
+        (subject.kind === "User" || subject.kind === "Group") &&
+        typeof subject.name === "string" &&
+        subject.name.startsWith("system:");
       if (isSystem) return;
       violations.push({
         path: ["subjects", index],

@@ -64,7 +64,8 @@ export const rbacDangerousVerbs: Rule = defineRule({
       "escalate and bind bypass RBAC's privilege escalation prevention: a subject holding them can grant itself, or bind " +
       "itself to, any role, up to cluster-admin. impersonate lets a subject act as any user, group or service account it " +
       "names. Each is equivalent to the highest permission reachable through it.",
-    remediation: "Remove the escalate, bind and impersonate verbs, or limit them with resourceNames to the exact roles or identities required.",
+    remediation:
+      "Remove the escalate, bind and impersonate verbs, or limit them with resourceNames to the exact roles or identities required.",
     frameworks: {
       cis: ["5.1.8"],
       nsa: ["Role-based access control"],

@@ -20,7 +20,8 @@ export const rbacNodesProxy: Rule = defineRule({
       "nodes/proxy passes requests straight to the kubelet API of a node, which can run commands in any container on it and " +
       "read its logs, bypassing admission control and most API server audit logging. It is effectively control over every " +
       "pod on the node.",
-    remediation: "Remove nodes/proxy from the role and use the metrics or logs APIs the subject actually needs.",
+    remediation:
+      "Remove nodes/proxy from the role and use the metrics or logs APIs the subject actually needs.",
     frameworks: {
       cis: ["5.1.10"],
       nsa: ["Role-based access control"],

@@ -9,7 +9,14 @@
  * violation per matching resource entry. Bootstrap and aggregated roles are not checked.
  */
 import { defineRule, type Rule, type Violation } from "../rule.ts";
-import { coversGroup, matchingResources, matchingVerbs, policyRules, roleLabel, type RuleEntry } from "./lib/rbac.ts";
+import {
+  coversGroup,
+  matchingResources,
+  matchingVerbs,
+  policyRules,
+  type RuleEntry,
+  roleLabel,
+} from "./lib/rbac.ts";
 
 /** Roles should not grant exec or attach into arbitrary pods. */
 export const rbacPodsExec: Rule = defineRule({
@@ -21,7 +28,8 @@ export const rbacPodsExec: Rule = defineRule({
       "pods/exec and pods/attach let a subject run commands inside containers, with the containers' service account " +
       "tokens, mounted secrets and network access. It bypasses everything the workload's own interface restricts and is a " +
       "common step from a stolen credential to deeper access.",
-    remediation: "Remove pods/exec and pods/attach from the role or limit the rule to named pods with resourceNames.",
+    remediation:
+      "Remove pods/exec and pods/attach from the role or limit the rule to named pods with resourceNames.",
     frameworks: {
       nsa: ["Role-based access control"],
       nist: ["4.3.1"],
@@ -36,7 +44,8 @@ export const rbacPodsExec: Rule = defineRule({
       const verbs = matchingVerbs(rule, ["create", "get"]);
       if (verbs.length === 0) continue;
       const entries = new Map<number, RuleEntry>();
-      for (const sub of ["exec", "attach"]) for (const entry of matchingResources(rule, "pods", sub)) entries.set(entry.index, entry);
+      for (const sub of ["exec", "attach"])
+        for (const entry of matchingResources(rule, "pods", sub)) entries.set(entry.index, entry);
       for (const entry of [...entries.values()].sort((a, b) => a.index - b.index)) {
         violations.push({
           path: [...rule.path, "resources", entry.index],

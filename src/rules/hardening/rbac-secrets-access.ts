@@ -20,7 +20,8 @@ export const rbacSecretsAccess: Rule = defineRule({
       "Reading Secrets yields the credentials of other workloads and, through service account tokens, their API " +
       "permissions. list and watch return every Secret's data, not just names. Access should be limited to the Secrets a " +
       "subject needs, by name.",
-    remediation: "Remove get, list and watch on secrets from the role or restrict the rule with resourceNames.",
+    remediation:
+      "Remove get, list and watch on secrets from the role or restrict the rule with resourceNames.",
     frameworks: {
       cis: ["5.1.2"],
       nsa: ["Role-based access control", "Secrets"],

@@ -8,8 +8,11 @@
  * containers, and pods that run to completion (Jobs, CronJobs, CRDs with a job template,
  * `restartPolicy` Never or OnFailure).
  */
+
+import type { ContainerRef } from "../../resources/pod-spec.ts";
 import { containerLabel, containersOf, podRule } from "../pod-rule.ts";
 import type { Rule, Violation } from "../rule.ts";
+import { byNamespace } from "./lib/memo.ts";
 import { asArray, asObject, isObject, labelsOf, namespaceKey } from "./lib/objects.ts";
 import { isRunToCompletion } from "./lib/pods.ts";
 import { matchesServiceSelector } from "./lib/selectors.ts";
@@ -31,19 +34,24 @@ export const readinessProbe: Rule = podRule(
   (template, context, resource) => {
     if (isRunToCompletion(template, resource)) return [];
     const containers = containersOf(template, ["containers"]);
-    let serving = containers.filter((ref) => asArray(ref.container.ports).length > 0);
+    let serving: readonly ContainerRef[] = containers.filter(
+      (ref) => asArray(ref.container.ports).length > 0,
+    );
     if (serving.length === 0) {
       const labels = labelsOf(template.metadata);
       const namespace = namespaceKey(resource);
-      const selected = context
-        .byKind("Service")
-        .some((service) => namespaceKey(service) === namespace && matchesServiceSelector(asObject(service.object.spec).selector, labels));
+      const selected = (byNamespace(context, "Service").get(namespace) ?? []).some((service) =>
+        matchesServiceSelector(asObject(service.object.spec).selector, labels),
+      );
       if (selected) serving = containers;
     }
     const violations: Violation[] = [];
     for (const ref of serving) {
       if (isObject(ref.container.readinessProbe)) continue;
-      violations.push({ path: [...ref.path, "readinessProbe"], message: `${containerLabel(ref)} has no readinessProbe` });
+      violations.push({
+        path: [...ref.path, "readinessProbe"],
+        message: `${containerLabel(ref)} has no readinessProbe`,
+      });
     }
     return violations;
   },

@@ -28,7 +28,8 @@ export const runAsHighUid: Rule = podRule(
     description:
       "Low UIDs are used by system accounts on the node and in images; a container that breaks out as such a UID gets that " +
       "account's access on the host. Running as a UID of 10000 or more, set explicitly, avoids overlapping with host users.",
-    remediation: "Set securityContext.runAsUser to a UID of 10000 or more in the pod or container security context.",
+    remediation:
+      "Set securityContext.runAsUser to a UID of 10000 or more in the pod or container security context.",
     frameworks: {
       cis: ["5.7.3"],
       nsa: ["Use containers built to run applications as non-root users"],
@@ -46,9 +47,16 @@ export const runAsHighUid: Rule = podRule(
       const own = asObject(ref.container.securityContext).runAsUser;
       const path = [...ref.path, "securityContext", "runAsUser"];
       if (own !== undefined && own !== null) {
-        if (isLow(own)) violations.push({ path, message: `${containerLabel(ref)} runs as UID ${own} (securityContext.runAsUser), below ${HIGH_UID_MIN}` });
+        if (isLow(own))
+          violations.push({
+            path,
+            message: `${containerLabel(ref)} runs as UID ${own} (securityContext.runAsUser), below ${HIGH_UID_MIN}`,
+          });
       } else if (podUid === undefined || podUid === null) {
-        violations.push({ path, message: `${containerLabel(ref)} sets no securityContext.runAsUser; the image decides its UID` });
+        violations.push({
+          path,
+          message: `${containerLabel(ref)} sets no securityContext.runAsUser; the image decides its UID`,
+        });
       } else if (isLow(podUid)) {
         inheriting.push(ref.container.name ?? `#${ref.index}`);
       }

@@ -45,7 +45,8 @@ export const secretEnvVar: Rule = podRule(
       });
       asArray(ref.container.envFrom).forEach((entry, index) => {
         if (!isObject(entry) || !isObject(entry.secretRef)) return;
-        const secret = typeof entry.secretRef.name === "string" ? `Secret "${entry.secretRef.name}"` : "a Secret";
+        const secret =
+          typeof entry.secretRef.name === "string" ? `Secret "${entry.secretRef.name}"` : "a Secret";
         violations.push({
           path: [...ref.path, "envFrom", index, "secretRef"],
           message: `${containerLabel(ref)} imports every key of ${secret} as environment variables through envFrom.secretRef`,

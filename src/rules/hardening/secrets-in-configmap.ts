@@ -36,7 +36,9 @@ export function configMapCredentialFinding(key: string, value: string): string |
   const reasons: string[] = [];
   const isFile = value.trimEnd().includes("\n") || FILE_EXTENSION.test(key);
   if (isFile) {
-    const named = configAssignments(value).filter((a) => isCredentialName(a.key) && !isPlaceholderValue(a.value));
+    const named = configAssignments(value).filter(
+      (a) => isCredentialName(a.key) && !isPlaceholderValue(a.value),
+    );
     if (named.length > 0) {
       const listed = named.slice(0, MAX_NAMED).map((a) => `"${a.key}" (line ${a.line})`);
       const more = named.length > MAX_NAMED ? ` and ${named.length - MAX_NAMED} more` : "";
@@ -83,7 +85,10 @@ export const secretsInConfigmap: Rule = defineRule({
       if (typeof value !== "string") continue;
       const finding = configMapCredentialFinding(key, value);
       if (finding !== undefined) {
-        violations.push({ path: ["data", key], message: `ConfigMap "${resource.ref.name}" key "${key}" ${finding}` });
+        violations.push({
+          path: ["data", key],
+          message: `ConfigMap "${resource.ref.name}" key "${key}" ${finding}`,
+        });
       }
     }
     return violations;

@@ -14,7 +14,12 @@
  */
 import { containerLabel, containersOf, podRule } from "../pod-rule.ts";
 import type { Rule, Violation } from "../rule.ts";
-import { isCredentialName, isHighEntropyToken, isPlaceholderValue, knownCredentialKind } from "./lib/credentials.ts";
+import {
+  isCredentialName,
+  isHighEntropyToken,
+  isPlaceholderValue,
+  knownCredentialKind,
+} from "./lib/credentials.ts";
 import { asArray, isObject } from "./lib/objects.ts";
 
 /**
@@ -39,7 +44,8 @@ export const secretsInEnv: Rule = podRule(
       "A password, token or key written as a literal env value is stored in plain text in the manifest, in version control, " +
       "in the API server and in every tool that reads pod specs; anyone who can read the workload can read the credential. " +
       "Secrets exist to keep such values out of pod specs and to control who may read them.",
-    remediation: "Move the value into a Secret and reference it with valueFrom.secretKeyRef or a mounted secret volume.",
+    remediation:
+      "Move the value into a Secret and reference it with valueFrom.secretKeyRef or a mounted secret volume.",
     frameworks: {
       nsa: ["Secrets"],
       nist: ["4.1.4"],

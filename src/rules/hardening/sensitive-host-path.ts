@@ -19,7 +19,18 @@ import { hostPathVolumes, isUnder, runtimeSocketKind } from "./lib/host-paths.ts
 import { asArray, isObject } from "./lib/objects.ts";
 
 /** Host directories that are sensitive as a whole (their subdirectories are judged on their own). */
-export const SENSITIVE_HOST_DIRS: readonly string[] = ["/", "/bin", "/sbin", "/usr", "/lib", "/lib64", "/etc", "/var", "/dev", "/opt"];
+export const SENSITIVE_HOST_DIRS: readonly string[] = [
+  "/",
+  "/bin",
+  "/sbin",
+  "/usr",
+  "/lib",
+  "/lib64",
+  "/etc",
+  "/var",
+  "/dev",
+  "/opt",
+];
 
 /** Host trees that are sensitive at every depth. */
 export const SENSITIVE_HOST_TREES: readonly string[] = [
@@ -60,7 +71,8 @@ export const sensitiveHostPath: Rule = podRule(
       "Mounting the host's root, system directories, /proc, /sys, the kubelet's or etcd's state, or credential files gives a " +
       "container the node's secrets and ways to change the node: read kubelet and cluster certificates, edit cron or systemd " +
       "units, or write through /proc and /sys to run code on the host.",
-    remediation: "Remove the hostPath volume, or narrow it to the one file or directory the workload needs and mount it readOnly.",
+    remediation:
+      "Remove the hostPath volume, or narrow it to the one file or directory the workload needs and mount it readOnly.",
     frameworks: {
       cis: ["5.2.12"],
       nsa: ["Kubernetes Pod security"],
@@ -74,7 +86,12 @@ export const sensitiveHostPath: Rule = podRule(
       const path = volume.hostPath;
       if (runtimeSocketKind(path) !== undefined) return [];
       if (SENSITIVE_HOST_DIRS.includes(path) || SENSITIVE_HOST_TREES.some((tree) => isUnder(path, tree))) {
-        return [{ path: volume.path, message: `volume "${volume.name}" mounts sensitive host path "${volume.raw}"` }];
+        return [
+          {
+            path: volume.path,
+            message: `volume "${volume.name}" mounts sensitive host path "${volume.raw}"`,
+          },
+        ];
       }
       if (WRITE_SENSITIVE_TREES.some((tree) => isUnder(path, tree))) {
         const writers = containersOf(template)

@@ -17,7 +17,8 @@ export const serviceExternalIps: Rule = defineRule({
       "Whoever can create a Service with spec.externalIPs makes every node route traffic for those addresses to their pods, " +
       "so they can intercept traffic meant for any IP, inside or outside the cluster (CVE-2020-8554). The field is rarely " +
       "needed and is best blocked by admission policy; LoadBalancer Services or an ingress controller cover the legitimate uses.",
-    remediation: "Remove spec.externalIPs and expose the Service through a LoadBalancer, an Ingress or a Gateway.",
+    remediation:
+      "Remove spec.externalIPs and expose the Service through a LoadBalancer, an Ingress or a Gateway.",
     frameworks: {
       nsa: ["Network separation and hardening"],
       nist: ["4.3.3"],

@@ -39,7 +39,8 @@ export const serviceLoadbalancer: Rule = defineRule({
       "A LoadBalancer Service gets an address from the cloud provider that is, by default, reachable from the whole internet. " +
       "Unless the service is meant to be public, restricting it to known source ranges or making the load balancer internal " +
       "keeps it out of reach of scanners and attackers.",
-    remediation: "Set spec.loadBalancerSourceRanges to the client networks or make the load balancer internal with the provider's annotation.",
+    remediation:
+      "Set spec.loadBalancerSourceRanges to the client networks or make the load balancer internal with the provider's annotation.",
     frameworks: {
       nsa: ["Network separation and hardening"],
       mitre: ["T1190"],

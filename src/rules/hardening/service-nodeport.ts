@@ -18,7 +18,8 @@ export const serviceNodeport: Rule = defineRule({
       "A NodePort Service opens its port on every node of the cluster, on all of the node's addresses, bypassing ingress " +
       "controllers and load balancers where TLS, authentication and rate limits are usually enforced, and widening the " +
       "attack surface of every node.",
-    remediation: "Use a ClusterIP Service behind an Ingress or Gateway, or a LoadBalancer restricted to known source ranges.",
+    remediation:
+      "Use a ClusterIP Service behind an Ingress or Gateway, or a LoadBalancer restricted to known source ranges.",
     frameworks: {
       nsa: ["Network separation and hardening"],
       mitre: ["T1190"],
@@ -28,6 +29,11 @@ export const serviceNodeport: Rule = defineRule({
   check(resource) {
     const spec = serviceSpec(resource);
     if (spec?.type !== "NodePort") return [];
-    return [{ path: ["spec", "type"], message: `${objectLabel(resource)} has spec.type "NodePort" and listens on every node` }];
+    return [
+      {
+        path: ["spec", "type"],
+        message: `${objectLabel(resource)} has spec.type "NodePort" and listens on every node`,
+      },
+    ];
   },
 });

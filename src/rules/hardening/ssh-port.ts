@@ -18,7 +18,8 @@ export const sshPort: Rule = podRule(
       "An SSH server in a container is a second way in that bypasses Kubernetes' authentication, RBAC and audit logging, " +
       "usually with long-lived keys or passwords. Interactive access belongs to kubectl exec under RBAC, or better, to " +
       "short-lived just-in-time grants.",
-    remediation: "Remove the SSH server and port 22 from the container and use kubectl exec or debug under RBAC instead.",
+    remediation:
+      "Remove the SSH server and port 22 from the container and use kubectl exec or debug under RBAC instead.",
     frameworks: {
       nsa: ["Hardening container environments"],
       nist: ["4.4.3"],

@@ -26,7 +26,8 @@ export const workloadNoNetworkpolicy: Rule = podRule(
       "Pods that no NetworkPolicy selects accept traffic from, and send traffic to, any pod in the cluster and any address " +
       "outside it. An attacker who compromises one workload can then reach every other one. A NetworkPolicy selecting the " +
       "pods limits who may talk to them.",
-    remediation: "Add a NetworkPolicy in the workload's namespace whose podSelector matches its pods and allows only the traffic it needs.",
+    remediation:
+      "Add a NetworkPolicy in the workload's namespace whose podSelector matches its pods and allows only the traffic it needs.",
     frameworks: {
       cis: ["5.3.2"],
       nsa: ["Network policies"],
@@ -39,7 +40,9 @@ export const workloadNoNetworkpolicy: Rule = podRule(
     if (specOf(template).hostNetwork === true) return [];
     const labels = labelsOf(template.metadata);
     const namespace = namespaceKey(resource);
-    const covered = networkPoliciesIn(context, namespace).some((policy) => matchesLabelSelector(policy.podSelector, labels));
+    const covered = networkPoliciesIn(context, namespace).some((policy) =>
+      matchesLabelSelector(policy.podSelector, labels),
+    );
     if (covered) return [];
     const shown = Object.keys(labels)
       .sort()

@@ -14,12 +14,14 @@ export const ignoreAnnotationInvalid = defineRule({
     severity: "medium",
     description:
       "The belay.dev/ignore annotation suppresses named rules on one object and must give a reason, so every exception is reviewable. An annotation that is malformed, names an unknown rule or has no reason suppresses nothing.",
-    remediation: 'Write the annotation as "<rule-id>[,<rule-id>]: <reason>" with rule ids from `belay rules list`.',
+    remediation:
+      'Write the annotation as "<rule-id>[,<rule-id>]: <reason>" with rule ids from `belay rules list`.',
     frameworks: {},
     profiles: ["pss-baseline", "pss-restricted", "hardening"],
   },
   appliesTo: (resource) => {
-    const annotations = (resource.object.metadata as { annotations?: Record<string, unknown> } | undefined)?.annotations;
+    const annotations = (resource.object.metadata as { annotations?: Record<string, unknown> } | undefined)
+      ?.annotations;
     return annotations?.[IGNORE_ANNOTATION] !== undefined;
   },
   check(resource, context) {

@@ -171,7 +171,8 @@ export function isCredentialName(name: string): boolean {
   return false;
 }
 
-const LITERAL_WORDS = /^(?:true|false|yes|no|on|off|null|none|nil|undefined|enabled|disabled|required|optional)$/i;
+const LITERAL_WORDS =
+  /^(?:true|false|yes|no|on|off|null|none|nil|undefined|enabled|disabled|required|optional)$/i;
 const REFERENCE_PREFIXES = [
   "$(", // Kubernetes dependent environment variable
   "${", // shell, envsubst, Spring placeholders
@@ -211,25 +212,39 @@ interface Detector {
 }
 
 const DETECTORS: readonly Detector[] = [
-  { label: "a private key", pattern: String.raw`-----BEGIN [A-Z0-9 ]{0,32}PRIVATE KEY` },
-  { label: "an AWS access key id", pattern: String.raw`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b` },
-  { label: "a GitHub token", pattern: String.raw`\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})` },
+  { label: "a private key", pattern: "-----BEGIN [A-Z0-9 ]{0,32}PRIVATE KEY" },
+  {
+    label: "an AWS access key id",
+    pattern: String.raw`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b`,
+  },
+  {
+    label: "a GitHub token",
+    pattern: String.raw`\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})`,
+  },
   { label: "a GitLab token", pattern: String.raw`\bglpat-[A-Za-z0-9_-]{20,}` },
   { label: "a Slack token", pattern: String.raw`\bxox[abposr]-[A-Za-z0-9-]{10,}` },
-  { label: "a Slack webhook URL", pattern: String.raw`https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+` },
+  {
+    label: "a Slack webhook URL",
+    pattern: String.raw`https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+`,
+  },
   { label: "a Google API key", pattern: String.raw`\bAIza[0-9A-Za-z_-]{35}` },
   { label: "a Stripe live key", pattern: String.raw`\b(?:sk|rk)_live_[0-9A-Za-z]{20,}` },
   { label: "an npm token", pattern: String.raw`\bnpm_[A-Za-z0-9]{36}\b` },
   { label: "a SendGrid API key", pattern: String.raw`\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}` },
-  { label: "an Azure storage account key", pattern: String.raw`AccountKey=[A-Za-z0-9+/]{40,}` },
-  { label: "a JSON web token", pattern: String.raw`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}` },
+  { label: "an Azure storage account key", pattern: "AccountKey=[A-Za-z0-9+/]{40,}" },
+  {
+    label: "a JSON web token",
+    pattern: String.raw`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`,
+  },
 ];
 
 const COMPILED = DETECTORS.map((d) => ({ label: d.label, re: RE2JS.compile(d.pattern) }));
 /** One pass over the input finds whether any detector can match at all. */
 const ANY_DETECTOR = RE2JS.compile(DETECTORS.map((d) => `(?:${d.pattern})`).join("|"));
 /** `scheme://user:password@host`; group 1 is the password. */
-const URL_PASSWORD = RE2JS.compile(String.raw`[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s:/@]{0,256}:([^\s/@]{1,256})@`);
+const URL_PASSWORD = RE2JS.compile(
+  String.raw`[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s:/@]{0,256}:([^\s/@]{1,256})@`,
+);
 
 /** Values longer than this are not scanned (a ConfigMap holds at most 1 MiB). */
 const MAX_SCAN = 1 << 20;
@@ -319,6 +334,7 @@ export function configAssignments(text: string): ConfigLine[] {
 }
 
 function unquote(text: string): string {
-  if (text.length >= 2 && (text[0] === '"' || text[0] === "'") && text.at(-1) === text[0]) return text.slice(1, -1);
+  if (text.length >= 2 && (text[0] === '"' || text[0] === "'") && text.at(-1) === text[0])
+    return text.slice(1, -1);
   return text;
 }

@@ -1,8 +1,9 @@
 /**
  * hostPath volumes of a pod template with normalised paths, for the host mount rules.
  */
-import type { PodTemplate } from "../../../resources/pod-spec.ts";
+
 import type { FieldPath } from "../../../resources/path.ts";
+import type { PodTemplate } from "../../../resources/pod-spec.ts";
 import { asArray, isObject } from "./objects.ts";
 
 /** A hostPath volume: its name, normalised host path and the path of `hostPath.path`. */

@@ -2,8 +2,10 @@
  * NetworkPolicy reading with upstream semantics (policyTypes defaulting, empty selectors), for
  * the coverage and default-deny rules.
  */
-import type { RuleContext } from "../../rule.ts";
+
 import type { Resource } from "../../../resources/types.ts";
+import type { RuleContext } from "../../rule.ts";
+import { perContext } from "./memo.ts";
 import { asArray, asObject, namespaceKey } from "./objects.ts";
 
 /** A Kubernetes NetworkPolicy (not a CNI's own kind of the same name) among the scanned resources. */
@@ -15,8 +17,6 @@ export interface NetworkPolicyRef {
   ingress: readonly unknown[];
   egress: readonly unknown[];
 }
-
-const cache = new WeakMap<readonly Resource[], Map<string, NetworkPolicyRef[]>>();
 
 function isKubernetesNetworkPolicy(resource: Resource): boolean {
   const group = resource.ref.apiVersion.split("/")[0];
@@ -40,9 +40,8 @@ export function effectivePolicyTypes(spec: Record<string, unknown>): Set<"Ingres
 
 /** The NetworkPolicies of one namespace (namespace key as in {@link namespaceKey}), indexed once per context. */
 export function networkPoliciesIn(context: RuleContext, namespace: string): readonly NetworkPolicyRef[] {
-  let index = cache.get(context.resources);
-  if (!index) {
-    index = new Map();
+  const index = perContext(context, "netpol:by-namespace", () => {
+    const byNs = new Map<string, NetworkPolicyRef[]>();
     for (const resource of context.byKind("NetworkPolicy")) {
       if (!isKubernetesNetworkPolicy(resource)) continue;
       const spec = asObject(resource.object.spec);
@@ -54,11 +53,11 @@ export function networkPoliciesIn(context: RuleContext, namespace: string): read
         egress: asArray(spec.egress),
       };
       const key = namespaceKey(resource);
-      const list = index.get(key);
+      const list = byNs.get(key);
       if (list) list.push(policy);
-      else index.set(key, [policy]);
+      else byNs.set(key, [policy]);
     }
-    cache.set(context.resources, index);
-  }
+    return byNs;
+  });
   return index.get(namespace) ?? [];
 }

@@ -33,7 +33,8 @@ export function isWindowsPod(template: PodTemplate): boolean {
  */
 export function serviceAccountOf(template: PodTemplate): string {
   const spec = specOf(template);
-  if (typeof spec.serviceAccountName === "string" && spec.serviceAccountName !== "") return spec.serviceAccountName;
+  if (typeof spec.serviceAccountName === "string" && spec.serviceAccountName !== "")
+    return spec.serviceAccountName;
   if (typeof spec.serviceAccount === "string" && spec.serviceAccount !== "") return spec.serviceAccount;
   return "default";
 }

@@ -88,6 +88,9 @@ export function roleLabel(resource: Resource): string {
 export function matchingResources(rule: PolicyRuleRef, resource: string, subresource?: string): RuleEntry[] {
   const combined = subresource === undefined ? resource : `${resource}/${subresource}`;
   return rule.resources.filter(
-    (entry) => entry.value === "*" || entry.value === combined || (subresource !== undefined && entry.value === `*/${subresource}`),
+    (entry) =>
+      entry.value === "*" ||
+      entry.value === combined ||
+      (subresource !== undefined && entry.value === `*/${subresource}`),
   );
 }

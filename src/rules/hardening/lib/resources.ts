@@ -3,6 +3,7 @@
  */
 import { containerLabel, containersOf, type PodCheck } from "../../pod-rule.ts";
 import type { Violation } from "../../rule.ts";
+import { byNamespace } from "./memo.ts";
 import { asArray, asObject, namespaceKey } from "./objects.ts";
 
 /** `requests` or `limits`. */
@@ -21,8 +22,7 @@ function isQuantity(value: unknown): boolean {
 export function resourceCheck(bound: ResourceBound, name: "cpu" | "memory"): PodCheck {
   return (template, context, resource) => {
     const namespace = namespaceKey(resource);
-    const defaulted = context.byKind("LimitRange").some((limitRange) => {
-      if (namespaceKey(limitRange) !== namespace) return false;
+    const defaulted = (byNamespace(context, "LimitRange").get(namespace) ?? []).some((limitRange) => {
       return asArray(asObject(limitRange.object.spec).limits).some((item) => {
         const entry = asObject(item);
         if (entry.type !== "Container") return false;

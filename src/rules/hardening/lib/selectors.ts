@@ -69,6 +69,11 @@ export function isEmptySelector(selector: unknown): boolean {
   if (!isObject(selector)) return false;
   const labels = selector.matchLabels;
   const expressions = selector.matchExpressions;
-  const noLabels = labels === undefined || labels === null || (isObject(labels) && Object.keys(labels).length === 0);
-  return noLabels && asArray(expressions).length === 0 && (expressions === undefined || expressions === null || Array.isArray(expressions));
+  const noLabels =
+    labels === undefined || labels === null || (isObject(labels) && Object.keys(labels).length === 0);
+  return (
+    noLabels &&
+    asArray(expressions).length === 0 &&
+    (expressions === undefined || expressions === null || Array.isArray(expressions))
+  );
 }
