@@ -4,9 +4,9 @@
  * `test/cluster/kube/go.mod`.
  *
  * The binaries are cached outside the repository in `$BELAY_KUBE_CACHE/<k8s-version>/`
- * (default `~/.cache/belay/kube/<k8s-version>/`) and built only when missing or when
- * the pinned modules or the build recipe changed since they were built. A cold build takes a long time (see
- * docs/testing.md), so progress is printed while it runs.
+ * (default `~/.cache/belay/kube/<k8s-version>/`) and built only when missing or when the
+ * pinned modules or the build recipe changed since they were built. A cold build takes
+ * minutes (see docs/testing.md), so progress is printed while it runs.
  *
  * Run directly (`node scripts/build-kube.ts`) to build ahead of time, or call
  * `ensureKubeBinaries()`.
@@ -15,7 +15,7 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -303,11 +303,15 @@ export async function ensureKubeBinaries(options: EnsureKubeBinariesOptions = {}
   await mkdir(root, { recursive: true });
   return withLock(join(root, `${versions.version}.lock`), log, async () => {
     if (!options.force && (await cached())) return binaries;
+    // Holding the lock, any staging directory is left over from a killed build.
+    for (const name of await readdir(root)) {
+      if (name.startsWith(`${versions.version}.tmp-`))
+        await rm(join(root, name), { recursive: true, force: true });
+    }
     const staging = join(root, `${versions.version}.tmp-${process.pid}`);
-    await rm(staging, { recursive: true, force: true });
     log(
       `building kube-apiserver, kube-controller-manager ${versions.version} and etcd ${versions.etcdVersion} ` +
-        `with ${go} into ${dir} (a cold build takes 15-40 minutes; later runs use the cache)`,
+        `with ${go} into ${dir} (about 10 minutes on 2 cores when nothing is cached; later runs use the cache)`,
     );
     const started = Date.now();
     try {

@@ -11,7 +11,7 @@
 import { copyFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startCluster } from "../test/cluster/harness.ts";
+import { type Cluster, startCluster } from "../test/cluster/harness.ts";
 
 const { values } = parseArgs({
   options: {
@@ -25,30 +25,36 @@ const log = (line: string): void => {
 };
 
 const started = Date.now();
-const cluster = await startCluster({ log, controllerManager: !values["no-controller-manager"] });
+let cluster: Cluster;
+try {
+  cluster = await startCluster({ log, controllerManager: !values["no-controller-manager"] });
+} catch (error) {
+  log(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+}
 let kubeconfigPath = cluster.kubeconfigPath;
 if (values.kubeconfig !== undefined) {
   kubeconfigPath = resolve(values.kubeconfig);
   await copyFile(cluster.kubeconfigPath, kubeconfigPath);
 }
-log(
-  `kube-apiserver ${cluster.version} ready at ${cluster.server} in ${((Date.now() - started) / 1000).toFixed(1)}s`,
-);
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+log(`kube-apiserver ${cluster.version} ready at ${cluster.server} in ${seconds}s`);
 log(`logs: ${Object.values(cluster.logs).join(" ")}`);
 log("press Ctrl-C to stop");
 process.stdout.write(`KUBECONFIG=${kubeconfigPath}\n`);
 
+// Nothing else keeps the event loop alive while the cluster runs.
+const keepAlive = setInterval(() => {}, 1 << 30);
 let stopping = false;
 const shutdown = (signal: NodeJS.Signals): void => {
   if (stopping) return;
   stopping = true;
   log(`${signal}: stopping the cluster`);
-  cluster.stop().then(() => {
+  void cluster.stop().then(() => {
     clearInterval(keepAlive);
     log("stopped");
   });
 };
-const keepAlive = setInterval(() => {}, 1 << 30);
 process.on("SIGINT", shutdown);
 process.on("SIGTERM", shutdown);
 process.on("SIGHUP", shutdown);

@@ -9,14 +9,16 @@
  * crash), the children still die: on Linux each is started through util-linux's
  * `setpriv --pdeathsig KILL`, which asks the kernel to SIGKILL the process when the
  * thread that spawned it exits, and then execs the binary (so the PID is the binary's).
+ * The directory such a process leaves behind is removed by the next `startCluster()`,
+ * which deletes every `belay-cluster-*` directory whose owner (`owner.pid`) is dead.
  *
  * See docs/testing.md.
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
@@ -198,7 +200,8 @@ interface Proc {
   pid: number;
   logPath: string;
   exited: Promise<void>;
-  exitCode(): number | null | undefined;
+  /** How the process ended (`code 1`, `signal SIGKILL`), or `undefined` while it runs. */
+  exitStatus(): string | undefined;
 }
 
 interface LiveCluster {
@@ -251,6 +254,7 @@ function killAllSync(): void {
   while (pids.some(isRunningPid) && Date.now() < deadline) sleepSync(10);
   for (const cluster of live) rmSync(cluster.dir, { recursive: true, force: true, maxRetries: 3 });
   live.clear();
+  sweepStaleDirs();
 }
 
 /** The file in a cluster directory naming the PID of the Node process that owns it. */
@@ -258,16 +262,27 @@ const ownerFile = "owner.pid";
 
 /**
  * Removes the directories of clusters whose Node process died without cleaning up
- * (SIGKILL, a crash). Their processes are already dead: see the file comment.
+ * (SIGKILL, a crash, a test worker killed by vitest). Their processes are already dead:
+ * see the file comment. Synchronous, to run in the `exit` hook too.
  */
-async function sweepStaleDirs(): Promise<void> {
+function sweepStaleDirs(): void {
   const root = tmpdir();
-  const names = await readdir(root).catch(() => [] as string[]);
-  for (const name of names.filter((n) => n.startsWith("belay-cluster-"))) {
+  let names: string[];
+  try {
+    names = readdirSync(root).filter((name) => name.startsWith("belay-cluster-"));
+  } catch {
+    return;
+  }
+  for (const name of names) {
     const dir = join(root, name);
-    const owner = Number.parseInt(await readFile(join(dir, ownerFile), "utf8").catch(() => ""), 10);
+    let owner: number;
+    try {
+      owner = Number.parseInt(readFileSync(join(dir, ownerFile), "utf8"), 10);
+    } catch {
+      continue;
+    }
     if (Number.isInteger(owner) && owner !== process.pid && !isRunningPid(owner)) {
-      await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     }
   }
 }
@@ -318,23 +333,23 @@ function startProcess(name: string, binary: string, args: string[], logPath: str
   } finally {
     closeSync(fd);
   }
-  let code: number | null | undefined;
+  let status: string | undefined;
   const exited = new Promise<void>((resolveExit) => {
     child.once("exit", (exitCode, signal) => {
-      code = exitCode ?? (signal === null ? null : -1);
+      status = signal === null ? `code ${exitCode}` : `signal ${signal}`;
       resolveExit();
     });
     child.once("error", () => {
-      code = -1;
+      status = "failed to start";
       resolveExit();
     });
   });
   if (child.pid === undefined) throw new Error(`could not start ${name} (${binary})`);
-  return { name, child, pid: child.pid, logPath, exited, exitCode: () => code };
+  return { name, child, pid: child.pid, logPath, exited, exitStatus: () => status };
 }
 
 async function stopProcess(proc: Proc, graceMs: number): Promise<void> {
-  if (proc.exitCode() !== undefined) return;
+  if (proc.exitStatus() !== undefined) return;
   proc.child.kill("SIGTERM");
   const timer = setTimeout(() => proc.child.kill("SIGKILL"), graceMs);
   await proc.exited;
@@ -396,16 +411,16 @@ async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (proc.exitCode() !== undefined) {
+    if (proc.exitStatus() !== undefined) {
       throw new Error(
-        `${proc.name} exited (code ${proc.exitCode()}) before ${what}; last lines of ${proc.logPath}:\n` +
+        `${proc.name} exited (${proc.exitStatus()}) before ${what}; last lines of ${proc.logPath}:\n` +
           (await logTail(proc.logPath)),
       );
     }
     if (await check()) return;
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out after ${timeoutMs / 1000}s waiting for ${what}; last lines of ${proc.logPath}:\n` +
+        `timed out after ${timeoutMs / 1000}s waiting until ${what}; last lines of ${proc.logPath}:\n` +
           (await logTail(proc.logPath)),
       );
     }
@@ -416,7 +431,7 @@ async function waitFor(
 /** Whether the process died because a port we picked was taken in the meantime. */
 async function lostPortRace(proc: Proc): Promise<boolean> {
   await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 100))]);
-  return proc.exitCode() !== undefined && /address already in use/i.test(await logTail(proc.logPath, 200));
+  return proc.exitStatus() !== undefined && /address already in use/i.test(await logTail(proc.logPath, 200));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -452,7 +467,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const binaries = options.binaries ?? (await ensureKubeBinaries({ log }));
 
   installExitHooks();
-  await sweepStaleDirs();
+  sweepStaleDirs();
   const dir = await mkdtemp(join(tmpdir(), "belay-cluster-"));
   await writeFile(join(dir, ownerFile), String(process.pid));
   const state: LiveCluster = { procs: [], dir };
@@ -517,7 +532,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       }
       etcd = proc;
     }
-    await waitFor(etcd, "etcd to be healthy", timeoutMs, async () => {
+    await waitFor(etcd, "etcd is healthy", timeoutMs, async () => {
       const res = await get(`${etcdUrl}/health`);
       return res?.status === 200 && res.body.includes('"true"');
     });
@@ -607,7 +622,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       }
       apiserver = proc;
     }
-    await waitFor(apiserver, "kube-apiserver to be ready (/readyz)", timeoutMs, async () => {
+    await waitFor(apiserver, "kube-apiserver is ready (/readyz)", timeoutMs, async () => {
       const res = await get(`${server}/readyz`, admin);
       return res?.status === 200;
     });
@@ -658,7 +673,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const core = kubeConfig.makeApiClient(CoreV1Api);
       await waitFor(
         controllerManager,
-        "the default service account (kube-controller-manager)",
+        "kube-controller-manager has created the default service account",
         timeoutMs,
         () =>
           core.readNamespacedServiceAccount({ name: "default", namespace: "default" }).then(

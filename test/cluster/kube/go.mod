@@ -170,7 +170,8 @@ require (
 )
 
 // k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with
-// local directories; pin each to the release that matches v1.37.2.
+// local directories; pin each to the release that matches v1.37.2. (sample-cli-plugin and
+// sample-controller are left out: nothing requires them and they are not on the proxy.)
 replace (
 	k8s.io/api => k8s.io/api v0.37.2
 	k8s.io/apiextensions-apiserver => k8s.io/apiextensions-apiserver v0.37.2
@@ -202,8 +203,6 @@ replace (
 	k8s.io/mount-utils => k8s.io/mount-utils v0.37.2
 	k8s.io/pod-security-admission => k8s.io/pod-security-admission v0.37.2
 	k8s.io/sample-apiserver => k8s.io/sample-apiserver v0.37.2
-	k8s.io/sample-cli-plugin => k8s.io/sample-cli-plugin v0.37.2
-	k8s.io/sample-controller => k8s.io/sample-controller v0.37.2
 	k8s.io/streaming => k8s.io/streaming v0.37.2
 )
 
