@@ -22,6 +22,8 @@ export interface ToolSpec {
   module: string;
   pkg: string;
   version: string;
+  /** Linker flags besides `-s -w`: version stamps, as the tool's own release build sets them. */
+  ldflags: readonly string[];
 }
 
 /**
@@ -29,12 +31,21 @@ export interface ToolSpec {
  * (v5.8.3 requires Go 1.27).
  */
 export const tools: readonly ToolSpec[] = [
-  { name: "helm", module: "helm.sh/helm/v3", pkg: "helm.sh/helm/v3/cmd/helm", version: "v3.22.0" },
+  {
+    name: "helm",
+    module: "helm.sh/helm/v3",
+    pkg: "helm.sh/helm/v3/cmd/helm",
+    version: "v3.22.0",
+    // Without it `helm version` (and `.Capabilities.HelmVersion`) says "v3.22".
+    ldflags: ["-X helm.sh/helm/v3/internal/version.version=v3.22.0"],
+  },
   {
     name: "kustomize",
     module: "sigs.k8s.io/kustomize/kustomize/v5",
     pkg: "sigs.k8s.io/kustomize/kustomize/v5",
     version: "v5.8.2",
+    // kustomize reads its version from the module's build info.
+    ldflags: [],
   },
 ];
 
@@ -92,7 +103,9 @@ function goEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CGO_ENABLED: "0", GOWORK: "off" };
 }
 
-const LDFLAGS = "-ldflags=-s -w";
+function ldflags(tool: ToolSpec): string {
+  return `-ldflags=${["-s", "-w", ...tool.ldflags].join(" ")}`;
+}
 
 function formatDuration(ms: number): string {
   const seconds = Math.round(ms / 1000);
@@ -108,8 +121,8 @@ interface GoRun {
 }
 
 /**
- * Runs `go <args>`, streaming stderr: `-v` package lines are counted (a progress line every
- * 30 s), anything else is logged. Never rejects for a non-zero exit.
+ * Runs `go <args>`, streaming stderr: `-v` package lines and module downloads are counted (a
+ * progress line every 30 s), anything else is logged. Never rejects for a non-zero exit.
  */
 async function runGo(
   args: string[],
@@ -122,13 +135,16 @@ async function runGo(
   });
   const started = Date.now();
   let compiled = 0;
+  let downloaded = 0;
   let tail: string[] = [];
   let pending = "";
   child.stderr.setEncoding("utf8");
   const onLine = (line: string): void => {
     // `go install -v` names each package as it compiles; anything else is a message.
     if (/^[\w.-]+(\/[\w.~+-]+)*$/.test(line)) compiled++;
-    else if (line.trim() !== "") options.log(`  ${line}`);
+    else if (line.startsWith("go: downloading ")) {
+      if (downloaded++ === 0) options.log("  downloading modules missing from the module cache");
+    } else if (line.trim() !== "") options.log(`  ${line}`);
     tail = [...tail.slice(-29), line];
   };
   child.stderr.on("data", (chunk: string) => {
@@ -138,7 +154,8 @@ async function runGo(
   });
   const timer = setInterval(() => {
     options.log(
-      `  still building ${options.what}: ${compiled} packages compiled, ${formatDuration(Date.now() - started)} elapsed`,
+      `  still building ${options.what}: ${downloaded} modules downloaded, ${compiled} packages compiled, ` +
+        `${formatDuration(Date.now() - started)} elapsed`,
     );
   }, 30_000);
   const code = await new Promise<number | null>((resolveExit, reject) => {
@@ -160,7 +177,7 @@ const REPLACE_REFUSAL = /replace directives|exclude directives/;
 async function buildTool(tool: ToolSpec, outDir: string, log: (line: string) => void): Promise<void> {
   const env = { ...goEnv(), GOBIN: outDir };
   const what = `${tool.name} ${tool.version}`;
-  const install = await runGo(["install", "-v", "-trimpath", LDFLAGS, `${tool.pkg}@${tool.version}`], {
+  const install = await runGo(["install", "-v", "-trimpath", ldflags(tool), `${tool.pkg}@${tool.version}`], {
     env,
     log,
     what,
@@ -173,12 +190,15 @@ async function buildTool(tool: ToolSpec, outDir: string, log: (line: string) => 
   const dir = await mkdtemp(join(tmpdir(), `belay-${tool.name}-`));
   try {
     await writeFile(join(dir, "go.mod"), "module belay.local/tools\n");
-    const get = await runGo(["get", `${tool.module}@${tool.version}`], { cwd: dir, env, log, what });
+    // `go get` of the package, not just the module, records the checksums of everything it imports.
+    const get = await runGo(["get", `${tool.pkg}@${tool.version}`], { cwd: dir, env, log, what });
     if (get.code !== 0) {
-      throw new Error(`go get ${tool.module}@${tool.version} failed (exit ${get.code}):\n${get.tail.join("\n")}`);
+      throw new Error(
+        `go get ${tool.pkg}@${tool.version} failed (exit ${get.code}):\n${get.tail.join("\n")}`,
+      );
     }
     const build = await runGo(
-      ["build", "-v", "-trimpath", LDFLAGS, "-o", join(outDir, tool.name), tool.pkg],
+      ["build", "-v", "-trimpath", ldflags(tool), "-o", join(outDir, tool.name), tool.pkg],
       { cwd: dir, env, log, what },
     );
     if (build.code !== 0) {
@@ -199,7 +219,11 @@ function versionLine(binary: string, args: string[]): Promise<string> {
 }
 
 /** Builds `tool` into its cache directory unless it is already there. */
-async function ensureTool(tool: ToolSpec, go: string | undefined, log: (line: string) => void): Promise<string> {
+async function ensureTool(
+  tool: ToolSpec,
+  go: string | undefined,
+  log: (line: string) => void,
+): Promise<string> {
   const binary = toolPath(tool);
   if (existsSync(binary)) return binary;
   if (go === undefined) throw new GoNotFoundError();

@@ -28,6 +28,14 @@ export interface ScannedText {
   lines: Line[];
   /** False when the text has something the scanner never handles (e.g. a tab in indentation). */
   simple: boolean;
+  /** Resolved path prefixes: findings on one object share most of their paths. */
+  memo: Map<string, WalkState>;
+}
+
+/** Where a walk stands after some path parts: the block to descend into, or stopped. */
+interface WalkState {
+  block: Block | undefined;
+  position: LinePosition;
 }
 
 /** Split a document into lines with their indentation. */
@@ -42,7 +50,7 @@ export function scanText(text: string): ScannedText {
     const content = raw.slice(indent);
     lines.push({ indent, content: content === "" || content.startsWith("#") ? "" : content });
   }
-  return { lines, simple };
+  return { lines, simple, memo: new Map() };
 }
 
 /** Thrown internally when the text needs the full parser. */
@@ -66,41 +74,62 @@ const NON_STRING_PLAIN =
 export function fastLocate(scanned: ScannedText, path: FieldPath): LinePosition | undefined {
   if (!scanned.simple) return undefined;
   try {
-    return walk(scanned.lines, path);
+    return walk(scanned, path);
   } catch (e) {
     if (e === GIVE_UP) return undefined;
     throw e;
   }
 }
 
-function walk(lines: Line[], path: FieldPath): LinePosition {
-  const lineIndex = firstContentLine(lines);
-  const first = lines[lineIndex] as Line;
-  let block: Block = { line: lineIndex, column: first.indent };
-  let position: LinePosition = { line: block.line, column: block.column };
-  for (let p = 0; p < path.length; p++) {
-    const part = path[p] as string | number;
-    const text = contentAt(lines, block);
-    if (text.startsWith("{") || text.startsWith("["))
-      return flowLocate(lines, block, path.slice(p), position);
-    const isSequence = startsSequenceItem(text);
-    if (typeof part === "number") {
-      if (!isSequence) return position;
-      const item = sequenceItem(lines, block, part);
-      if (!item) return position;
-      position = { line: item.line, column: item.column };
-      block = item;
-    } else {
-      if (isSequence) return position;
-      const entry = mappingEntry(lines, block, part);
-      if (!entry) return position;
-      position = { line: entry.line, column: entry.column };
-      const value = valueBlock(lines, entry);
-      if (!value) return position;
-      block = value;
-    }
+function walk(scanned: ScannedText, path: FieldPath): LinePosition {
+  const lines = scanned.lines;
+  let state = scanned.memo.get("");
+  if (!state) {
+    const lineIndex = firstContentLine(lines);
+    const first = lines[lineIndex] as Line;
+    state = {
+      block: { line: lineIndex, column: first.indent },
+      position: { line: lineIndex, column: first.indent },
+    };
+    scanned.memo.set("", state);
   }
-  return position;
+  let key = "";
+  for (let p = 0; p < path.length; p++) {
+    const block = state.block;
+    if (!block) return state.position;
+    const part = path[p] as string | number;
+    key += `\u0000${part}`;
+    let next = scanned.memo.get(key);
+    if (!next) {
+      const text = contentAt(lines, block);
+      if (text.startsWith("{") || text.startsWith("["))
+        return flowLocate(lines, block, path.slice(p), state.position);
+      next = step(lines, block, text, part, state.position);
+      scanned.memo.set(key, next);
+    }
+    state = next;
+  }
+  return state.position;
+}
+
+/** Descend one path part from `block`; a missing part stops the walk at `position`. */
+function step(
+  lines: Line[],
+  block: Block,
+  text: string,
+  part: string | number,
+  position: LinePosition,
+): WalkState {
+  const isSequence = startsSequenceItem(text);
+  if (typeof part === "number") {
+    const item = isSequence ? sequenceItem(lines, block, part) : undefined;
+    return item
+      ? { block: item, position: { line: item.line, column: item.column } }
+      : { block: undefined, position };
+  }
+  const entry = isSequence ? undefined : mappingEntry(lines, block, part);
+  if (!entry) return { block: undefined, position };
+  return { block: valueBlock(lines, entry), position: { line: entry.line, column: entry.column } };
 }
 
 function firstContentLine(lines: Line[]): number {

@@ -38,10 +38,18 @@ export interface HelmOptions {
 }
 
 /**
- * Render a chart with `helm template` and parse the output. Each object's file is the
- * template it came from (from helm's `# Source:` comment, under the chart directory); its
- * line is within the rendered document. Never throws: a missing helm or a failed render is
- * an input error naming the chart.
+ * Render a chart with `helm template` and parse the output. Never throws: a missing helm or a
+ * failed render is an input error naming the chart.
+ *
+ * Positions of findings: `helm template` prints each rendered document as
+ * `---`, `# Source: <chart-name>/<path in chart>`, then the document. An object's file is the
+ * template it came from, `join(chart, <path in chart>)` (e.g. `charts/web/templates/deployment.yaml`;
+ * for a subchart `charts/web/charts/db/templates/x.yaml`). Its line is 1-based within the
+ * rendered document, the text after the `# Source:` line: line 1 is the document's first line,
+ * exactly as `helm template --show-only <path>` prints it below its header. It is a line of
+ * helm's output, not of the template source (template logic adds and removes lines). Output
+ * without a `# Source:` comment keeps file `<chart> (helm template)` and its line in the whole
+ * output; so do YAML errors in the output.
  */
 export async function renderHelm(chart: string, options: HelmOptions = {}): Promise<ParseResult> {
   const args = ["template", "belay-scan", chart];
@@ -66,7 +74,11 @@ function withHelmSource(resource: Resource, chart: string): Resource {
   if (!source || !match) return resource;
   // "# Source: <chart-name>/templates/x.yaml": drop the chart name, keep the path inside the chart.
   const inside = (match[1] as string).split("/").slice(1).join("/");
-  return makeResource(resource.object, { ...source, file: join(chart, inside), lineOffset: 0 });
+  // The document starts on the line after the comment: drop the `---` and `# Source:` lines so
+  // that line 1 is the document's first line.
+  const end = match.index + match[0].length;
+  const text = source.text.slice(source.text[end] === "\n" ? end + 1 : end);
+  return makeResource(resource.object, { ...source, file: join(chart, inside), text, lineOffset: 0 });
 }
 
 /**
