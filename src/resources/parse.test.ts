@@ -202,3 +202,46 @@ describe("podTemplates", () => {
     ]);
   });
 });
+
+describe("go-yaml v2 scalar resolution (checked against the API server in test/cluster/yaml-fidelity.test.ts)", () => {
+  const read = (value: string) =>
+    parseStream(`apiVersion: v1\nkind: X\nmetadata: {name: a}\nv: ${value}\n`, "x.yaml").resources[0]?.object.v;
+
+  it.each([
+    ["0X1F", 31],
+    ["0O17", 15],
+    ["0B11", 3],
+    ["-.5", -0.5],
+    ["+.0", 0],
+    ["0._", 0],
+    ["0789", 789],
+    ["0x_1F", 31],
+    [".5e1", 5],
+    ["_0", "_0"],
+    ["1.5.3", "1.5.3"],
+    ["yEs", "yEs"],
+    ["1:30", "1:30"],
+  ])("%s → %j", (text, expected) => {
+    expect(read(text)).toBe(expected);
+  });
+
+  it("applies merge keys positionally, the first of a list winning", () => {
+    const text = `apiVersion: v1
+kind: X
+metadata: {name: a}
+t: &t {privileged: true, x: 1}
+f: &f {privileged: false}
+a: {<<: *t}
+b: {privileged: false, <<: *t}
+c: {<<: [*t, *f]}
+d: {<<: *t, privileged: false}
+`;
+    const o = parseStream(text, "m.yaml").resources[0]?.object as Record<string, unknown>;
+    expect([o.a, o.b, o.c, o.d]).toEqual([
+      { privileged: true, x: 1 },
+      { privileged: true, x: 1 },
+      { privileged: true, x: 1 },
+      { privileged: false, x: 1 },
+    ]);
+  });
+});

@@ -6,7 +6,7 @@
 import yaml from "js-yaml";
 import type { InputError, ResourceRef } from "../findings/finding.ts";
 import type { KubeObject, Resource, SourceDocument } from "./types.ts";
-import { KUBE_YAML_SCHEMA } from "./yaml11.ts";
+import { applyMergeKeys, KUBE_YAML_SCHEMA } from "./yaml11.ts";
 
 /** Result of parsing one input: the objects it holds and the problems found. */
 export interface ParseResult {
@@ -57,6 +57,7 @@ export function parseStream(text: string, file: string): ParseResult {
     let value: unknown;
     try {
       value = yaml.load(chunk.text, { schema: KUBE_YAML_SCHEMA, json: true, filename: file });
+      if (chunk.text.includes("<<")) value = applyMergeKeys(value);
     } catch (err) {
       result.errors.push(yamlError(err, file, chunk.lineOffset));
       continue;

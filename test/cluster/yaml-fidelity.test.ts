@@ -196,18 +196,6 @@ function anchored(
 const SC = "  x-defaults: &sc {privileged: true}";
 
 const DUPLICATE = /key "privileged" already set in map/;
-const UPPERCASE_PREFIX =
-  "go-yaml v2 parses integers with Go's strconv.ParseInt(s, 0, 64), which accepts the prefixes 0X, 0O and 0B as well as 0x, 0o, 0b; yaml11.ts's INT pattern knows only the lowercase ones, so belay keeps a string";
-const SIGNED_DOT_FLOAT =
-  "go-yaml v2 resolves [-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)? (underscores removed) as a float, and -0.0 is encoded as JSON -0, which decodes into int64 0; js-yaml's core float pattern allows no sign before a leading dot, so belay keeps a string";
-const TRAILING_UNDERSCORE_FLOAT =
-  "go-yaml v2 removes every underscore before parsing a number (0._ is 0.), js-yaml's float type refuses a scalar ending in _, so belay keeps a string";
-const LEADING_UNDERSCORE =
-  'go-yaml v2 only tries numbers for scalars starting with a digit, + or - (resolve.go\'s hint table), so _0 is the string "_0" and the API server cannot decode it; yaml11.ts removes underscores before matching, so belay reads the integer 0 and reports a violation on an object the API server rejects';
-const MERGE_KEYS =
-  'go-yaml v2 implements merge keys (<<); KUBE_YAML_SCHEMA is built from js-yaml\'s CORE_SCHEMA, which has no merge type, so belay keeps a literal "<<" key and never sees the merged fields';
-const MERGE_ORDER =
-  "go-yaml v2 applies a merge where the << key stands, overwriting keys set before it (later keys overwrite merged ones; in a sequence of maps the first wins); belay ignores the merge. Note that js-yaml's own merge type would not do either: there explicit keys always win";
 
 /** The cases, in the order of the printed table. */
 const CASES: readonly YamlCase[] = [
@@ -233,17 +221,17 @@ const CASES: readonly YamlCase[] = [
     runAsUser(v, "admitted"),
   ),
   ...["0.5", '"0"', "!!str 0", "1:30", "0x"].map((v) => runAsUser(v, "invalid")),
-  runAsUser("0X0", "podsecurity", { belayValue: "0X0", note: UPPERCASE_PREFIX }),
-  runAsUser("0O0", "podsecurity", { belayValue: "0O0", note: UPPERCASE_PREFIX }),
-  runAsUser("0B0", "podsecurity", { belayValue: "0B0", note: UPPERCASE_PREFIX }),
-  runAsUser("-.0", "podsecurity", { belayValue: "-.0", note: SIGNED_DOT_FLOAT }),
-  runAsUser("+.0", "podsecurity", { belayValue: "+.0", note: SIGNED_DOT_FLOAT }),
-  runAsUser("0._", "podsecurity", { belayValue: "0._", note: TRAILING_UNDERSCORE_FLOAT }),
-  runAsUser("_0", "invalid", { belayValue: 0, note: LEADING_UNDERSCORE }),
+  runAsUser("0X0", "podsecurity"),
+  runAsUser("0O0", "podsecurity"),
+  runAsUser("0B0", "podsecurity"),
+  runAsUser("-.0", "podsecurity"),
+  runAsUser("+.0", "podsecurity"),
+  runAsUser("0._", "podsecurity"),
+  runAsUser("_0", "invalid"),
   ...["00", "0x0"].map((v) => hostPort(v, "admitted")),
   ...["010", "0177777"].map((v) => hostPort(v, "podsecurity")),
-  hostPort("0X1F", "podsecurity", { belayValue: "0X1F", note: UPPERCASE_PREFIX }),
-  hostPort("0X0", "admitted", { belayValue: "0X0", note: UPPERCASE_PREFIX }),
+  hostPort("0X1F", "podsecurity"),
+  hostPort("0X0", "admitted"),
   // Strings stay strings: a YAML 1.1 timestamp is kept as written; a boolean is no string.
   {
     title: "image: 2001-01-01",
@@ -263,15 +251,15 @@ const CASES: readonly YamlCase[] = [
   },
   // Duplicate keys: the last one wins, with a warning (fieldValidation defaults to Warn).
   privileged("false\n      privileged: true", "podsecurity", {
-    title: "privileged: false, then privileged: true",
+    title: "privileged: false, then true",
     warning: DUPLICATE,
   }),
   privileged("true\n      privileged: false", "admitted", {
-    title: "privileged: true, then privileged: false",
+    title: "privileged: true, then false",
     warning: DUPLICATE,
   }),
   {
-    title: "securityContext: {privileged: true}, then securityContext: {runAsNonRoot: false}",
+    title: "securityContext: {privileged: true}, then {runAsNonRoot: false}",
     level: "baseline",
     yaml: baselinePod(
       "    securityContext:\n      privileged: true\n    securityContext:\n      runAsNonRoot: false",
@@ -282,7 +270,7 @@ const CASES: readonly YamlCase[] = [
     warning: /key "securityContext" already set in map/,
   },
   privileged("false\n      privileged: true", "invalid", {
-    title: "privileged: false, then privileged: true, with fieldValidation=Strict",
+    title: "privileged: false, then true, fieldValidation=Strict",
     query: "&fieldValidation=Strict",
     belay: {
       violation: true,
@@ -290,29 +278,26 @@ const CASES: readonly YamlCase[] = [
     },
   }),
   // Anchors and aliases; merge keys (the anchored map sits in an unknown field the server drops).
-  anchored("securityContext: *sc (an alias of {privileged: true})", " *sc", SC, "podsecurity"),
-  anchored("securityContext: {<<: *sc} (merging {privileged: true})", "\n      <<: *sc", SC, "podsecurity", {
-    bug: { belayValue: undefined, note: MERGE_KEYS },
-  }),
+  anchored("securityContext: *sc, sc = {privileged: true}", " *sc", SC, "podsecurity"),
+  anchored("securityContext: {<<: *sc}", "\n      <<: *sc", SC, "podsecurity"),
   anchored(
-    "securityContext: {<<: *sc, privileged: false} (merging {privileged: true})",
+    "securityContext: {<<: *sc, privileged: false}",
     "\n      <<: *sc\n      privileged: false",
     SC,
     "admitted",
   ),
   anchored(
-    "securityContext: {privileged: false, <<: *sc} (merging {privileged: true})",
+    "securityContext: {privileged: false, <<: *sc}",
     "\n      privileged: false\n      <<: *sc",
     SC,
     "podsecurity",
-    { warning: DUPLICATE, bug: { belayValue: false, note: MERGE_ORDER } },
+    { warning: DUPLICATE },
   ),
   anchored(
-    "securityContext: {<<: [*t, *f]} (merging {privileged: true} before {privileged: false})",
+    "securityContext: {<<: [*t, *f]}, t = {privileged: true}, f = {privileged: false}",
     "\n      <<: [*t, *f]",
     "  x-t: &t {privileged: true}\n  x-f: &f {privileged: false}",
     "podsecurity",
-    { bug: { belayValue: undefined, note: MERGE_KEYS } },
   ),
 ];
 
@@ -438,7 +423,7 @@ describeCluster("belay reads YAML like the API server", () => {
         if (r.echoed.verdict === "admitted") {
           // The API server decoded the value: belay must have read the same one.
           expect(normalize(r.belayValue, c.goType), context).toEqual(normalize(r.serverValue, c.goType));
-        } else if (c.query === undefined) {
+        } else if (c.belay === undefined) {
           // The API server cannot decode the value into the field: belay's has another type.
           expect(r.echoed.verdict, context).toBe("invalid");
           expect(hasGoType(r.belayValue, c.goType), context).toBe(false);
@@ -447,27 +432,30 @@ describeCluster("belay reads YAML like the API server", () => {
     }
   });
 
-  describe("known loader divergences (each test fails once the loader is fixed)", () => {
-    for (const c of CASES.filter((x) => x.bug !== undefined)) {
-      it(`KNOWN LOADER BUG: ${c.title} → API server ${c.server}, belay reads ${show(c.bug?.belayValue)}`, () => {
-        const r = resultOf(c);
-        const context = `${describeResult(r)}\n  why: ${c.bug?.note}`;
-        expect(r.enforced.verdict, context).toBe(c.server);
-        if (c.warning !== undefined) {
-          expect(
-            r.enforced.warnings.some((w) => c.warning?.test(w)),
-            context,
-          ).toBe(true);
-        }
-        expect(r.belayValue, context).toEqual(c.bug?.belayValue);
-        const valuesDiffer =
-          r.echoed.verdict !== "admitted" ||
-          JSON.stringify(normalize(r.belayValue, c.goType)) !==
-            JSON.stringify(normalize(r.serverValue, c.goType));
-        expect(valuesDiffer, context).toBe(true);
-      });
-    }
-  });
+  // Divergences found and not yet fixed are listed with `bug`; none are open now.
+  if (CASES.some((x) => x.bug !== undefined)) {
+    describe("known loader divergences (each test fails once the loader is fixed)", () => {
+      for (const c of CASES.filter((x) => x.bug !== undefined)) {
+        it(`KNOWN LOADER BUG: ${c.title} → API server ${c.server}, belay reads ${show(c.bug?.belayValue)}`, () => {
+          const r = resultOf(c);
+          const context = `${describeResult(r)}\n  why: ${c.bug?.note}`;
+          expect(r.enforced.verdict, context).toBe(c.server);
+          if (c.warning !== undefined) {
+            expect(
+              r.enforced.warnings.some((w) => c.warning?.test(w)),
+              context,
+            ).toBe(true);
+          }
+          expect(r.belayValue, context).toEqual(c.bug?.belayValue);
+          const valuesDiffer =
+            r.echoed.verdict !== "admitted" ||
+            JSON.stringify(normalize(r.belayValue, c.goType)) !==
+              JSON.stringify(normalize(r.serverValue, c.goType));
+          expect(valuesDiffer, context).toBe(true);
+        });
+      }
+    });
+  }
 
   it("prints the cases", () => {
     const rows = [
