@@ -205,7 +205,8 @@ describe("podTemplates", () => {
 
 describe("go-yaml v2 scalar resolution (checked against the API server in test/cluster/yaml-fidelity.test.ts)", () => {
   const read = (value: string) =>
-    parseStream(`apiVersion: v1\nkind: X\nmetadata: {name: a}\nv: ${value}\n`, "x.yaml").resources[0]?.object.v;
+    parseStream(`apiVersion: v1\nkind: X\nmetadata: {name: a}\nv: ${value}\n`, "x.yaml").resources[0]?.object
+      .v;
 
   it.each([
     ["0X1F", 31],

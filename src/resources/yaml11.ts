@@ -13,7 +13,9 @@ import yaml from "js-yaml";
 /** go-yaml v2's table of special plain scalars (checked before numbers). */
 const SPECIAL = new Map<string, boolean | number>([
   ...["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"].map((k) => [k, true] as const),
-  ...["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"].map((k) => [k, false] as const),
+  ...["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"].map(
+    (k) => [k, false] as const,
+  ),
   ...[".nan", ".NaN", ".NAN"].map((k) => [k, Number.NaN] as const),
   ...[".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"].map((k) => [k, Number.POSITIVE_INFINITY] as const),
   ...["-.inf", "-.Inf", "-.INF"].map((k) => [k, Number.NEGATIVE_INFINITY] as const),
@@ -76,7 +78,10 @@ const number11 = new yaml.Type("tag:yaml.org,2002:float", {
 });
 
 type TaggedType = yaml.Type & { tag: string };
-const core = yaml.CORE_SCHEMA as unknown as { compiledImplicit: TaggedType[]; compiledExplicit: TaggedType[] };
+const core = yaml.CORE_SCHEMA as unknown as {
+  compiledImplicit: TaggedType[];
+  compiledExplicit: TaggedType[];
+};
 
 /**
  * The schema: go-yaml v2's booleans and numbers, js-yaml's core null (`~`, `null`, empty) and
