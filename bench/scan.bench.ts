@@ -4,22 +4,29 @@
  * the machine's details in bench/results/scan.json. Target: < 2 s and < 400 MB.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { writeCorpus } from "./corpus.ts";
 
 const COUNT = Number(process.env.BENCH_COUNT ?? 10_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+// Run scans with the node flags of the shipped launcher (its shebang line).
+const shebang = readFileSync(new URL("../bin/belay.js", import.meta.url), "utf8").split("\n")[0] as string;
+const nodeFlags = shebang.split(" ").filter((word) => word.startsWith("--"));
 const dir = mkdtempSync(join(tmpdir(), "belay-bench-"));
 try {
   const files = writeCorpus(dir, COUNT);
   const runs: { ms: number; maxRssMb: number; resources: number; findings: number }[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const out = execFileSync(process.execPath, [new URL("./scan-once.ts", import.meta.url).pathname, dir], {
-      encoding: "utf8",
-      maxBuffer: 1 << 30,
-    });
+    const out = execFileSync(
+      process.execPath,
+      [...nodeFlags, new URL("./scan-once.ts", import.meta.url).pathname, dir],
+      {
+        encoding: "utf8",
+        maxBuffer: 1 << 30,
+      },
+    );
     const run = JSON.parse(out.trim().split("\n").pop() as string);
     runs.push(run);
     console.log(
@@ -38,6 +45,7 @@ try {
     medianPeakRssMb: Math.round(median(runs.map((r) => r.maxRssMb))),
     findings: runs[0]?.findings,
     targets: { ms: 2000, rssMb: 400 },
+    nodeFlags,
     machine: {
       node: process.version,
       cpus: cpus().length,
