@@ -1,0 +1,445 @@
+/**
+ * belay's CEL environment for Kubernetes: variables, the function libraries of the pinned
+ * Kubernetes version, compile (parse → check → plan, once per expression) and evaluate (many
+ * times, never throwing, with cel-go-compatible cost limits).
+ *
+ * @example
+ * const env = createCelEnvironment({ k8sVersion: v(1, 30), variables: VAP_VARIABLES });
+ * const compiled = env.compile("object.spec.replicas <= 5", { expectedType: "bool" });
+ * if (compiled.ok) compiled.value.evaluate({ object: pod }); // { kind: "value", value: true }
+ */
+import { CelScalar, celEnv, celError, celFunc, celUint, isCelError, parse, plan } from "@bufbuild/cel";
+import { strings } from "@bufbuild/cel/ext";
+import type { Expr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
+import { RE2JS } from "re2js";
+import { err, ok, type Result } from "../result.ts";
+import { inferType } from "./check.ts";
+import { type CostBudget, CostLimitExceeded, CostTracker, PER_CALL_COST_LIMIT } from "./cost.ts";
+import type { CallContext, Overload, RegexHandle } from "./functions.ts";
+import {
+  LazyMembers,
+  Planner,
+  type Runtime,
+  type StdFuncs,
+  setUintFactory,
+  type VarSource,
+} from "./interpreter.ts";
+import type { CelAuthorizer } from "./lib/authz.ts";
+import { allOverloads } from "./libraries.ts";
+import { rewriteOptionalSyntax } from "./optional-syntax.ts";
+import { fromCel, type JsValue, toCel, type Val, type ValOrErr } from "./values.ts";
+import { compareVersions, formatVersion, type K8sVersion, LATEST_K8S_VERSION, v } from "./version.ts";
+
+setUintFactory((x) => celUint(x) as unknown as Val);
+
+/** Declared variable types; belay's Kubernetes variables are `dyn` as upstream declares them without schemas. */
+export type CelVariableType = "dyn" | "bool" | "int" | "string" | "map" | "list";
+
+/** The variables of a ValidatingAdmissionPolicy expression (`variables` is lazy, `authorizer` needs an authorizer). */
+export const VAP_VARIABLES: Readonly<Record<string, CelVariableType>> = {
+  object: "dyn",
+  oldObject: "dyn",
+  request: "dyn",
+  params: "dyn",
+  namespaceObject: "dyn",
+  variables: "dyn",
+  authorizer: "dyn",
+  "authorizer.requestResource": "dyn",
+};
+
+/** Options of {@link createCelEnvironment}. */
+export interface CelEnvironmentOptions {
+  /** Kubernetes version whose CEL environment to reproduce; default {@link LATEST_K8S_VERSION}. */
+  k8sVersion?: K8sVersion;
+  /** Variables and their types. */
+  variables: Readonly<Record<string, CelVariableType>>;
+  /** Per-expression runtime cost limit; default 1,000,000 (kube-apiserver's PerCallLimit). */
+  perCallCostLimit?: number;
+  /** Reject mixed-type list/map literals, as kube-apiserver does (default true). */
+  homogeneousAggregateLiterals?: boolean;
+}
+
+/** A compile error with its position in the expression (1-based line and column). */
+export interface CelCompileError {
+  message: string;
+  offset: number;
+  line: number;
+  column: number;
+}
+
+/** Options of {@link CelEnvironment.compile}. */
+export interface CompileOptions {
+  /** The type the expression must produce (`bool` for validations, `string` for messageExpression). */
+  expectedType?: "bool" | "string" | "int" | "list" | "map";
+}
+
+/** Why an evaluation produced no value. `cost-limit`: the per-expression limit or the shared budget ran out. */
+export type EvaluationErrorCode = "runtime" | "cost-limit" | "type";
+
+/** The outcome of an evaluation: a plain JS value or an error (never thrown). `cost` in cel-go units. */
+export type EvaluationResult =
+  | { kind: "value"; value: JsValue; cost: number }
+  | { kind: "error"; code: EvaluationErrorCode; message: string; cost: number };
+
+/** Options of {@link CompiledExpression.evaluate}. */
+export interface EvaluateOptions {
+  /** Shared per-evaluation budget (see `createCostBudget`); charged with this evaluation's cost. */
+  costBudget?: CostBudget;
+  /** Overrides the environment's per-expression limit. */
+  costLimit?: number;
+}
+
+/** A compiled expression: plan once, evaluate many times. */
+export interface CompiledExpression {
+  readonly expression: string;
+  /** Statically known result type, `dyn` when unknown. */
+  readonly resultType: string;
+  /**
+   * Evaluates against `bindings` (plain JSON per variable, or an {@link Activation} to share
+   * conversions and lazy variables between expressions). Never throws.
+   */
+  evaluate(bindings: Activation | Record<string, unknown>, options?: EvaluateOptions): EvaluationResult;
+  /** Like evaluate, but returns the CEL value itself (for composing `variables`). Never throws. */
+  evaluateCel(
+    activation: Activation,
+    options?: EvaluateOptions,
+  ): { value: ValOrErr; cost: number; costLimit?: string };
+}
+
+/** Variable values for evaluations, converted once and shared by many compiled expressions. */
+export interface Activation {
+  readonly kind: "activation";
+  /** @internal */
+  lookup(name: string, rt: Runtime): ValOrErr | undefined;
+}
+
+/** Options of {@link CelEnvironment.activation}. */
+export interface ActivationOptions {
+  /** VAP `variables`: each computed on first use from its compiled expression, in this activation. */
+  lazyVariables?: Readonly<Record<string, CompiledExpression>>;
+  /** Backs `authorizer` and `authorizer.requestResource`. */
+  authorizer?: CelAuthorizer;
+  /** The request's resource for `authorizer.requestResource`. */
+  requestResource?: {
+    group: string;
+    resource: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+  };
+}
+
+/** An environment pinned to one Kubernetes version. */
+export interface CelEnvironment {
+  readonly k8sVersion: K8sVersion;
+  /** Parses, checks and plans `expression`; returns every compile error found. Never throws. */
+  compile(expression: string, options?: CompileOptions): Result<CompiledExpression, CelCompileError[]>;
+  /** Converts plain JSON bindings once for use by many expressions. Never throws for JSON input. */
+  activation(bindings: Record<string, unknown>, options?: ActivationOptions): Activation;
+  /** Names of the functions available in this environment, sorted. */
+  functionNames(): string[];
+}
+
+const STD_ENV = celEnv({ funcs: strings });
+
+/*
+ * Some of the library's functions (timestamp, duration) need its evaluation context, which
+ * only its own planner sets. belay runs each evaluation inside a one-call library program so
+ * that context is present.
+ */
+let pendingRun: (() => void) | undefined;
+const HOOK_ENV = celEnv({
+  funcs: [
+    celFunc("__belay_run", [], CelScalar.BOOL, () => {
+      pendingRun?.();
+      return true;
+    }),
+  ],
+});
+const HOOK_PLAN = plan(HOOK_ENV, parse("__belay_run()"));
+function withLibraryContext(run: () => void): void {
+  const outer = pendingRun;
+  pendingRun = run;
+  try {
+    HOOK_PLAN();
+  } finally {
+    pendingRun = outer;
+  }
+}
+const STD_NAMES = new Set<string>();
+for (const f of STD_ENV.funcs) STD_NAMES.add(f.name);
+/** strings extension v2 functions absent before Kubernetes 1.29 (which used StringsVersion(0)). */
+const STRINGS_V2_ONLY = new Set(["format", "strings.quote"]);
+
+const REGEX_CACHE_LIMIT = 512;
+const regexCache = new Map<string, RegexHandle | string>();
+
+/** Compiles an RE2 pattern with re2js, caching compiled patterns (and errors) process-wide. */
+export function compileRegex(pattern: string): RegexHandle | string {
+  const hit = regexCache.get(pattern);
+  if (hit !== undefined) return hit;
+  let h: RegexHandle | string;
+  try {
+    const re = RE2JS.compile(pattern);
+    h = {
+      matches: (s) => re.matcher(s).find(),
+      find: (s) => {
+        const m = re.matcher(s);
+        return m.find() ? (m.group(0) ?? "") : undefined;
+      },
+      findAll: (s, limit) => {
+        const out: string[] = [];
+        const m = re.matcher(s);
+        while ((limit < 0 || out.length < limit) && m.find()) out.push(m.group(0) ?? "");
+        return out;
+      },
+    };
+  } catch (ex) {
+    h = `invalid regex '${pattern}': ${ex instanceof Error ? ex.message : String(ex)}`;
+  }
+  if (regexCache.size >= REGEX_CACHE_LIMIT) regexCache.delete(regexCache.keys().next().value as string);
+  regexCache.set(pattern, h);
+  return h;
+}
+
+function lineCol(src: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let col = 1;
+  for (let i = 0; i < offset && i < src.length; i++) {
+    if (src[i] === "\n") {
+      line++;
+      col = 1;
+    } else col++;
+  }
+  return { line, column: col };
+}
+
+function available(o: Overload, ver: K8sVersion): boolean {
+  return compareVersions(ver, o.since) >= 0 && (o.until === undefined || compareVersions(ver, o.until) < 0);
+}
+
+/**
+ * Creates an environment with belay's Kubernetes CEL libraries as kube-apiserver has them at
+ * `k8sVersion`. Never throws.
+ */
+export function createCelEnvironment(options: CelEnvironmentOptions): CelEnvironment {
+  const ver = options.k8sVersion ?? LATEST_K8S_VERSION;
+  const perCall = options.perCallCostLimit ?? PER_CALL_COST_LIMIT;
+  const overloads = new Map<string, Overload[]>();
+  const later = new Map<string, string>();
+  for (const o of allOverloads) {
+    if (available(o, ver)) {
+      const l = overloads.get(o.name) ?? [];
+      l.push(o);
+      overloads.set(o.name, l);
+    } else if (compareVersions(ver, o.since) < 0 && !later.has(o.name)) {
+      later.set(o.name, formatVersion(o.since));
+    }
+  }
+  const modern = compareVersions(ver, v(1, 29)) >= 0;
+  const stdNames = new Set([...STD_NAMES].filter((n) => modern || !STRINGS_V2_ONLY.has(n)));
+  if (!modern) for (const n of STRINGS_V2_ONLY) later.set(n, "1.29");
+  for (const n of overloads.keys()) later.delete(n);
+  const planEnv = {
+    overloads,
+    laterFunctions: later,
+    std: STD_ENV.funcs as unknown as StdFuncs,
+    stdNames,
+    variables: new Set(Object.keys(options.variables)),
+    twoVarComprehensions: compareVersions(ver, v(1, 32)) >= 0,
+    optionals: compareVersions(ver, v(1, 28)) >= 0,
+    bindings: true,
+    features: { listsV3: compareVersions(ver, v(1, 34)) >= 0 },
+  };
+  const validateRegexLiterals = modern;
+
+  const env: CelEnvironment = {
+    k8sVersion: ver,
+    functionNames: () =>
+      [...new Set([...overloads.keys(), ...stdNames])]
+        .filter((n) => !n.startsWith("@") && !n.startsWith("_"))
+        .sort(),
+    activation(bindings, aopts = {}) {
+      return makeActivation(bindings, aopts);
+    },
+    compile(expression, copts = {}) {
+      const toError = (message: string, offset: number): CelCompileError => ({
+        message,
+        offset,
+        ...lineCol(expression, offset),
+      });
+      const rewrite = rewriteOptionalSyntax(expression);
+      if (rewrite.used && !planEnv.optionals) {
+        return err([toError("optional syntax needs Kubernetes 1.28 or newer", 0)]);
+      }
+      let parsed: ReturnType<typeof parse>;
+      try {
+        parsed = parse(rewrite.source);
+      } catch (ex) {
+        const loc = (ex as { location?: { start?: { offset?: number } } }).location?.start?.offset ?? 0;
+        const msg =
+          (ex as { rawMessage?: string }).rawMessage ?? (ex instanceof Error ? ex.message : String(ex));
+        return err([toError(`Syntax error: ${msg}`, loc)]);
+      }
+      const planner = new Planner(planEnv, parsed.sourceInfo?.positions ?? {}, rewrite.marks);
+      const planned = planner.plan(parsed.expr as Expr);
+      const errors = planner.issues.map((i) => toError(i.message, i.offset));
+      const checked = inferType(parsed.expr as Expr, overloads, parsed.sourceInfo?.positions ?? {}, {
+        regexLiterals: validateRegexLiterals ? compileRegex : undefined,
+        homogeneous: options.homogeneousAggregateLiterals ?? true,
+      });
+      for (const i of checked.issues) errors.push(toError(i.message, i.offset));
+      if (copts.expectedType !== undefined && checked.type !== "dyn" && checked.type !== copts.expectedType) {
+        errors.push(
+          toError(
+            `cel expression must evaluate to ${copts.expectedType}, but evaluates to ${checked.type}`,
+            0,
+          ),
+        );
+      }
+      if (errors.length > 0) {
+        errors.sort((a, b) => a.offset - b.offset);
+        return err(errors);
+      }
+      const expectedType = copts.expectedType;
+      const compiled: CompiledExpression = {
+        expression,
+        resultType: checked.type,
+        evaluateCel(activation, eopts = {}) {
+          const tracker = new CostTracker(eopts.costLimit ?? perCall, eopts.costBudget);
+          const act = activation as ActivationImpl;
+          const rt: Runtime = { call: act.callContext(tracker), vars: act };
+          try {
+            let value: ValOrErr = null;
+            let thrown: unknown;
+            withLibraryContext(() => {
+              try {
+                value = planned(rt, undefined);
+              } catch (ex) {
+                thrown = ex;
+              }
+            });
+            if (thrown !== undefined) throw thrown;
+            return { value, cost: tracker.cost };
+          } catch (ex) {
+            if (ex instanceof CostLimitExceeded) {
+              return { value: null, cost: ex.cost, costLimit: ex.message };
+            }
+            if (ex instanceof RangeError) {
+              return {
+                value: new Error(`evaluation failed: ${ex.message}`) as unknown as ValOrErr,
+                cost: tracker.cost,
+              };
+            }
+            return {
+              value: new Error(`internal error: ${String(ex)}`) as unknown as ValOrErr,
+              cost: tracker.cost,
+            };
+          } finally {
+            if (eopts.costBudget !== undefined)
+              eopts.costBudget.remaining -= Math.min(tracker.cost, eopts.costBudget.remaining);
+          }
+        },
+        evaluate(bindings, eopts = {}) {
+          const activation = isActivation(bindings) ? bindings : makeActivation(bindings, {});
+          let r: ReturnType<CompiledExpression["evaluateCel"]>;
+          try {
+            r = compiled.evaluateCel(activation, eopts);
+          } catch (ex) {
+            return { kind: "error", code: "runtime", message: `internal error: ${String(ex)}`, cost: 0 };
+          }
+          if (r.costLimit !== undefined)
+            return { kind: "error", code: "cost-limit", message: r.costLimit, cost: r.cost };
+          if (isCelError(r.value) || r.value instanceof Error) {
+            return { kind: "error", code: "runtime", message: (r.value as Error).message, cost: r.cost };
+          }
+          const value = fromCel(r.value as Val);
+          if (expectedType !== undefined && !jsMatches(value, expectedType)) {
+            return {
+              kind: "error",
+              code: "type",
+              message: `expression must evaluate to ${expectedType}, got ${typeof value}`,
+              cost: r.cost,
+            };
+          }
+          return { kind: "value", value, cost: r.cost };
+        },
+      };
+      return ok(compiled);
+    },
+  };
+
+  function makeActivation(bindings: Record<string, unknown>, aopts: ActivationOptions): Activation {
+    return new ActivationImpl(bindings, aopts, options.variables);
+  }
+  return env;
+}
+
+function jsMatches(value: JsValue, t: string): boolean {
+  switch (t) {
+    case "bool":
+      return typeof value === "boolean";
+    case "string":
+      return typeof value === "string";
+    case "int":
+      return typeof value === "number" || typeof value === "bigint";
+    case "list":
+      return Array.isArray(value);
+    default:
+      return typeof value === "object" && value !== null && !Array.isArray(value);
+  }
+}
+
+function isActivation(x: unknown): x is Activation {
+  return x instanceof ActivationImpl;
+}
+
+class ActivationImpl implements Activation, VarSource {
+  readonly kind = "activation" as const;
+  private readonly converted = new Map<string, Val>();
+  private readonly bindings: Record<string, unknown>;
+  private readonly options: ActivationOptions;
+  private readonly declared: Readonly<Record<string, CelVariableType>>;
+  constructor(
+    bindings: Record<string, unknown>,
+    options: ActivationOptions,
+    declared: Readonly<Record<string, CelVariableType>>,
+  ) {
+    this.bindings = bindings;
+    this.options = options;
+    this.declared = declared;
+  }
+  callContext(tracker: CostTracker): CallContext {
+    return { tracker, authorizer: this.options.authorizer, regex: compileRegex };
+  }
+  lookup(name: string, rt: Runtime): ValOrErr | undefined {
+    return this.get(name, rt);
+  }
+  get(name: string, _rt: Runtime): ValOrErr | undefined {
+    const hit = this.converted.get(name);
+    if (hit !== undefined) return hit;
+    let value: Val | undefined;
+    if (name === "variables" && this.options.lazyVariables !== undefined) {
+      const vars = this.options.lazyVariables;
+      value = new LazyMembers(new Set(Object.keys(vars)), (n, rt) => {
+        const compiled = vars[n] as CompiledExpression;
+        const r = compiled.evaluateCel(this);
+        rt.call.tracker.charge(r.cost);
+        return r.costLimit !== undefined ? celError(`variables.${n}: ${r.costLimit}`) : r.value;
+      });
+    } else if (name === "authorizer" && this.options.authorizer !== undefined) {
+      value = authorizerValue(this.options.authorizer);
+    } else if (name === "authorizer.requestResource" && this.options.authorizer !== undefined) {
+      value = requestResourceValue(this.options.authorizer, this.options.requestResource);
+    } else if (name in this.bindings) {
+      value = toCel(this.bindings[name]);
+    } else if (name in this.declared) {
+      // Declared but unbound variables are null, as kube-apiserver binds absent oldObject/params.
+      value = null;
+    }
+    if (value !== undefined) this.converted.set(name, value);
+    return value;
+  }
+}
+
+import { authorizerValue, requestResourceValue } from "./lib/authz.ts";
