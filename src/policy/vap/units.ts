@@ -1,0 +1,281 @@
+/**
+ * Pair bindings with their policies for one request and resolve their params: the part of
+ * the API server's validating dispatcher (k8s.io/apiserver v0.37
+ * `policy/validating/dispatcher.go` + `policy/generic/policy_dispatcher.go` CollectParams)
+ * that runs before any CEL. The result is a list of evaluation units: one per
+ * (policy, binding, param) to evaluate, plus the configuration errors the API server turns
+ * into denials under the policy's failurePolicy.
+ */
+import type { KubeObject } from "../../resources/types.ts";
+import { matchesLabelSelector } from "../../rules/hardening/lib/selectors.ts";
+import { bindingMatches, isExemptRequest, type MatchOptions, policyMatches } from "./match.ts";
+import { BUILTIN_KINDS, guessResource, type KindResolution, parseApiVersion } from "./request.ts";
+import type {
+  AdmissionRequest,
+  FailurePolicy,
+  GroupVersionKind,
+  GroupVersionResource,
+  ParamKind,
+  ParamRef,
+  ValidatingAdmissionPolicy,
+  ValidatingAdmissionPolicyBinding,
+} from "./types.ts";
+
+/** Evaluate the policy's CEL for this binding with this param (null: no params). */
+export interface EvaluateUnit {
+  type: "evaluate";
+  policy: ValidatingAdmissionPolicy;
+  binding: ValidatingAdmissionPolicyBinding;
+  /** The param object (`params` in CEL), or null when the policy has no paramKind or the binding no paramRef. */
+  param: KubeObject | null;
+  /** The resource and kind the policy matched (an equivalent one under matchPolicy Equivalent). */
+  resource: GroupVersionResource;
+  matchKind: GroupVersionKind;
+}
+
+/**
+ * A configuration error (no params under `Deny`, a namespaced paramRef for a cluster-scoped
+ * request, a Namespace that cannot be found, …). Under failurePolicy `Fail` the API server
+ * denies the request with `message` (reason Invalid, HTTP 422), whatever the binding's
+ * validationActions; under `Ignore` it is silently skipped.
+ */
+export interface ConfigErrorUnit {
+  type: "config-error";
+  policy: ValidatingAdmissionPolicy;
+  /** Unset when the error is the policy's own (matching it failed). */
+  binding?: ValidatingAdmissionPolicyBinding;
+  /** The bare error, e.g. "no params found for policy binding with `Deny` parameterNotFoundAction". */
+  error: string;
+  /** The API server's denial message, e.g. `ValidatingAdmissionPolicy 'p' with binding 'b' denied request: failed to configure binding: …`. */
+  message: string;
+  failurePolicy: FailurePolicy;
+  /** True when the API server denies the request for it (failurePolicy Fail). */
+  denies: boolean;
+  /** `namespace-not-found` when only the request's Namespace object was missing offline. */
+  code?: "namespace-not-found" | "unknown-kind" | "invalid-object" | "params";
+}
+
+/** One unit of work for the CEL step. */
+export type EvaluationUnit = EvaluateUnit | ConfigErrorUnit;
+
+/** Options for {@link evaluationUnits}. */
+export interface UnitOptions extends MatchOptions {
+  /** Scope of param kinds the built-in table does not know (CRDs). See `kindResolverFromCRDs`. */
+  resolveKind?: (gvk: GroupVersionKind) => KindResolution | undefined;
+  /** Namespace of a namespaced param object that names none. Default `default`. */
+  defaultNamespace?: string;
+}
+
+/**
+ * The evaluation units for `request`: policies in name order, each with its bindings
+ * (`spec.policyName`) in name order, each with its params (by name, or every param the
+ * selector selects, in namespace/name order). Policies or bindings that do not match add
+ * nothing; `parameterNotFoundAction: Allow` with no params adds nothing (the binding
+ * admits). Requests for exempt resources (the policy objects themselves, auth reviews) get
+ * no units. Never throws.
+ */
+export function evaluationUnits(
+  policies: readonly ValidatingAdmissionPolicy[],
+  bindings: readonly ValidatingAdmissionPolicyBinding[],
+  request: AdmissionRequest,
+  params: readonly KubeObject[],
+  options: UnitOptions = {},
+): EvaluationUnit[] {
+  if (isExemptRequest(request)) return [];
+  const units: EvaluationUnit[] = [];
+  const byPolicy = bindingsByPolicy(bindings);
+  for (const policy of [...policies].sort((a, b) => compare(a.metadata.name, b.metadata.name))) {
+    const definition = policyMatches(policy, request, options);
+    if (!definition.matched) {
+      if ("error" in definition)
+        units.push(configError(policy, undefined, definition.error, definition.code));
+      continue;
+    }
+    for (const binding of byPolicy.get(policy.metadata.name) ?? []) {
+      const bound = bindingMatches(binding, request, options);
+      if (!bound.matched) {
+        if ("error" in bound) units.push(configError(policy, binding, bound.error, bound.code));
+        continue;
+      }
+      const collected = collectParams(
+        policy.spec.paramKind,
+        binding.spec.paramRef,
+        request.namespace,
+        params,
+        options,
+      );
+      if (!collected.ok) {
+        units.push(configError(policy, binding, collected.error, "params"));
+        continue;
+      }
+      for (const param of collected.params) {
+        units.push({
+          type: "evaluate",
+          policy,
+          binding,
+          param,
+          resource: definition.resource,
+          matchKind: definition.kind,
+        });
+      }
+    }
+  }
+  return units;
+}
+
+/** Bindings whose `spec.policyName` names no loaded policy (the API server ignores them). */
+export function unboundBindings(
+  policies: readonly ValidatingAdmissionPolicy[],
+  bindings: readonly ValidatingAdmissionPolicyBinding[],
+): ValidatingAdmissionPolicyBinding[] {
+  const names = new Set(policies.map((p) => p.metadata.name));
+  return bindings.filter((b) => !names.has(b.spec.policyName));
+}
+
+function bindingsByPolicy(
+  bindings: readonly ValidatingAdmissionPolicyBinding[],
+): Map<string, ValidatingAdmissionPolicyBinding[]> {
+  const out = new Map<string, ValidatingAdmissionPolicyBinding[]>();
+  for (const binding of [...bindings].sort((a, b) => compare(a.metadata.name, b.metadata.name))) {
+    const list = out.get(binding.spec.policyName) ?? [];
+    list.push(binding);
+    out.set(binding.spec.policyName, list);
+  }
+  return out;
+}
+
+function configError(
+  policy: ValidatingAdmissionPolicy,
+  binding: ValidatingAdmissionPolicyBinding | undefined,
+  error: string,
+  code: ConfigErrorUnit["code"],
+): ConfigErrorUnit {
+  const message = binding
+    ? `ValidatingAdmissionPolicy '${policy.metadata.name}' with binding '${binding.metadata.name}' denied request: failed to configure binding: ${error}`
+    : `ValidatingAdmissionPolicy '${policy.metadata.name}' denied request: failed to configure policy: ${error}`;
+  const unit: ConfigErrorUnit = {
+    type: "config-error",
+    policy,
+    error,
+    message,
+    failurePolicy: policy.spec.failurePolicy,
+    denies: policy.spec.failurePolicy === "Fail",
+  };
+  if (binding) unit.binding = binding;
+  if (code) unit.code = code;
+  return unit;
+}
+
+/** The params of one binding, or the API server's configuration error. */
+export type CollectedParams = { ok: true; params: (KubeObject | null)[] } | { ok: false; error: string };
+
+/**
+ * `generic.CollectParams` offline: the param objects of `paramKind` that `paramRef` selects
+ * among `objects`, for a request in `namespace` ("" for cluster-scoped requests). A param
+ * object matches on group and kind (any version: the API server would convert it). Never throws.
+ */
+export function collectParams(
+  paramKind: ParamKind | undefined,
+  paramRef: ParamRef | undefined,
+  namespace: string,
+  objects: readonly KubeObject[],
+  options: UnitOptions = {},
+): CollectedParams {
+  // No paramKind: paramRef is ignored. paramKind without paramRef: evaluated with null params.
+  if (!paramKind || !paramRef) return { ok: true, params: [null] };
+  const { group } = parseApiVersion(paramKind.apiVersion);
+  const candidates = objects.filter(
+    (o) =>
+      o.kind === paramKind.kind &&
+      typeof o.apiVersion === "string" &&
+      parseApiVersion(o.apiVersion).group === group,
+  );
+  const scope = paramScope(paramKind, candidates, options);
+  if (scope === undefined) {
+    return {
+      ok: false,
+      error: `paramKind kind \`&ParamKind{APIVersion:${paramKind.apiVersion},Kind:${paramKind.kind},}\` not known`,
+    };
+  }
+  const defaultNamespace = options.defaultNamespace ?? "default";
+  const namespaceOf = (o: KubeObject): string => {
+    const ns = metadataField(o, "namespace");
+    return ns === "" ? defaultNamespace : ns;
+  };
+  let pool = candidates;
+  if (!scope.clusterScoped) {
+    const paramsNamespace = paramRef.namespace !== "" ? paramRef.namespace : namespace;
+    if (paramsNamespace === "") {
+      return {
+        ok: false,
+        error: "cannot use namespaced paramRef in policy binding that matches cluster-scoped resources",
+      };
+    }
+    pool = candidates.filter((o) => namespaceOf(o) === paramsNamespace);
+  } else if (paramRef.namespace !== "") {
+    return { ok: false, error: "paramRef.namespace must not be provided for a cluster-scoped `paramKind`" };
+  }
+  let found: KubeObject[];
+  if (paramRef.name !== "") {
+    // A store holds one object per key: the last one loaded wins, as with `kubectl apply`.
+    const named = pool.filter((o) => metadataField(o, "name") === paramRef.name);
+    found = named.length > 0 ? [named[named.length - 1] as KubeObject] : [];
+  } else {
+    found = pool
+      .filter((o) => matchesLabelSelector(paramRef.selector ?? {}, labelsOf(o)))
+      .sort(
+        (a, b) =>
+          compare(namespaceOf(a), namespaceOf(b)) ||
+          compare(metadataField(a, "name"), metadataField(b, "name")),
+      );
+  }
+  if (found.length === 0 && paramRef.parameterNotFoundAction === "Deny") {
+    return { ok: false, error: "no params found for policy binding with `Deny` parameterNotFoundAction" };
+  }
+  return { ok: true, params: found };
+}
+
+/**
+ * The scope of the param kind: the built-in table, then the resolver, then what the param
+ * objects show (any with a namespace → namespaced, else cluster-scoped). Undefined: the kind
+ * is unknown and no object of it was given (the API server's "not known", e.g. a CRD that is
+ * not installed).
+ */
+function paramScope(
+  paramKind: ParamKind,
+  candidates: readonly KubeObject[],
+  options: UnitOptions,
+): KindResolution | undefined {
+  const gv = parseApiVersion(paramKind.apiVersion);
+  const gvk: GroupVersionKind = { group: gv.group, version: gv.version, kind: paramKind.kind };
+  const builtin = BUILTIN_KINDS[gvk.group]?.[gvk.kind];
+  if (builtin) return builtin;
+  const resolved = options.resolveKind?.(gvk);
+  if (resolved) return resolved;
+  if (candidates.length === 0) return undefined;
+  return {
+    resource: guessResource(gvk.kind),
+    clusterScoped: candidates.every((o) => metadataField(o, "namespace") === ""),
+  };
+}
+
+function metadataField(object: KubeObject, key: string): string {
+  const metadata = object.metadata;
+  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) return "";
+  const value = (metadata as Record<string, unknown>)[key];
+  return typeof value === "string" ? value : "";
+}
+
+function labelsOf(object: KubeObject): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  const metadata = object.metadata;
+  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) return out;
+  const labels = (metadata as Record<string, unknown>).labels;
+  if (labels === null || typeof labels !== "object" || Array.isArray(labels)) return out;
+  for (const [k, v] of Object.entries(labels)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
