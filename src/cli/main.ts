@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { type CliIO, EXIT, processIO, UsageError } from "./io.ts";
+import { registerRbac } from "./rbac.ts";
 import { registerRules } from "./rules.ts";
 import { registerScan } from "./scan.ts";
 
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIO, state: { exitCode: number }): Command {
     });
   registerScan(program, io, state);
   registerRules(program, io, state);
+  registerRbac(program, io, state);
   return program;
 }
 

@@ -2,6 +2,7 @@
  * The built-in rule registry: every rule listed explicitly (no registration by import side
  * effect), and the selection users make with --profile, --rules and --skip-rules.
  */
+import { RBAC_RISK_RULES } from "../rbac/risks.ts";
 import { appError, err, ok, type Result } from "../result.ts";
 import { HARDENING_RULES } from "./hardening/index.ts";
 import { EXCEPTION_EXPIRED } from "./meta/exception-expired.ts";
@@ -11,8 +12,13 @@ import type { Profile, PssVersion, Rule, RuleMeta } from "./rule.ts";
 
 export * from "./rule.ts";
 
-/** Every built-in rule, in a stable order: PSS, hardening, meta. */
-export const ALL_RULES: readonly Rule[] = [...PSS_RULES, ...HARDENING_RULES, ignoreAnnotationInvalid];
+/** Every built-in rule, in a stable order: PSS, hardening, RBAC risks, meta. */
+export const ALL_RULES: readonly Rule[] = [
+  ...PSS_RULES,
+  ...HARDENING_RULES,
+  ...RBAC_RISK_RULES,
+  ignoreAnnotationInvalid,
+];
 
 /** Metadata of findings the engine itself reports (not produced by a rule's check). */
 export const ENGINE_RULE_METAS: readonly RuleMeta[] = [EXCEPTION_EXPIRED];

@@ -11,24 +11,31 @@
  * the roles or identities they act on). One violation per verb entry. Bootstrap and
  * aggregated roles are not checked.
  */
+import {
+  type EntryRule,
+  grantingAnySubresource,
+  grantingResources,
+  grantsGroup,
+} from "../../rbac/entries.ts";
 import { defineRule, type Rule, type Violation } from "../rule.ts";
-import { coversGroup, type PolicyRuleRef, policyRules, roleLabel } from "./lib/rbac.ts";
+import { policyRules, roleLabel } from "./lib/rbac.ts";
 
 interface DangerousVerb {
   groups: readonly string[];
-  covers(resource: string): boolean;
+  /** Whether the rule's resources include one the verb acts on (RBAC's own matching). */
+  covers(rule: EntryRule): boolean;
   why: string;
 }
 
-const ROLE_RESOURCES = new Set(["roles", "clusterroles", "*"]);
-const IDENTITY_RESOURCES = new Set(["users", "groups", "serviceaccounts", "uids", "*"]);
+const ROLE_RESOURCES = [["roles"], ["clusterroles"]] as const;
+const IDENTITY_RESOURCES = [["users"], ["groups"], ["serviceaccounts"], ["uids"]] as const;
 
 const DANGEROUS_VERBS: ReadonlyMap<string, DangerousVerb> = new Map([
   [
     "escalate",
     {
       groups: ["rbac.authorization.k8s.io"],
-      covers: (r: string) => ROLE_RESOURCES.has(r),
+      covers: (rule: EntryRule) => grantingResources(rule, ROLE_RESOURCES).length > 0,
       why: "lets it write roles with permissions it does not hold",
     },
   ],
@@ -36,7 +43,7 @@ const DANGEROUS_VERBS: ReadonlyMap<string, DangerousVerb> = new Map([
     "bind",
     {
       groups: ["rbac.authorization.k8s.io"],
-      covers: (r: string) => ROLE_RESOURCES.has(r),
+      covers: (rule: EntryRule) => grantingResources(rule, ROLE_RESOURCES).length > 0,
       why: "lets it bind roles with permissions it does not hold",
     },
   ],
@@ -44,14 +51,16 @@ const DANGEROUS_VERBS: ReadonlyMap<string, DangerousVerb> = new Map([
     "impersonate",
     {
       groups: ["", "authentication.k8s.io"],
-      covers: (r: string) => IDENTITY_RESOURCES.has(r) || r.startsWith("userextras"),
+      covers: (rule: EntryRule) =>
+        grantingResources(rule, IDENTITY_RESOURCES).length > 0 ||
+        grantingAnySubresource(rule, "userextras").length > 0,
       why: "lets it act as other users, groups or service accounts",
     },
   ],
 ]);
 
-function appliesTo(rule: PolicyRuleRef, verb: DangerousVerb): boolean {
-  return coversGroup(rule, verb.groups) && rule.resources.some((entry) => verb.covers(entry.value));
+function appliesTo(rule: EntryRule, verb: DangerousVerb): boolean {
+  return grantsGroup(rule, verb.groups) && verb.covers(rule);
 }
 
 /** Roles must not grant escalate, bind or impersonate. */

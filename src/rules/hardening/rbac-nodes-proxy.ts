@@ -7,8 +7,9 @@
  * one node is all of its pods). One violation per matching resource entry. Bootstrap and
  * aggregated roles are not checked.
  */
+import { grantingResources, grantsGroup } from "../../rbac/entries.ts";
 import { defineRule, type Rule, type Violation } from "../rule.ts";
-import { coversGroup, matchingResources, policyRules, roleLabel } from "./lib/rbac.ts";
+import { policyRules, roleLabel } from "./lib/rbac.ts";
 
 /** Roles should not grant proxying to the kubelet API. */
 export const rbacNodesProxy: Rule = defineRule({
@@ -33,9 +34,9 @@ export const rbacNodesProxy: Rule = defineRule({
   check(resource) {
     const violations: Violation[] = [];
     for (const rule of policyRules(resource)) {
-      if (!coversGroup(rule, [""]) || rule.verbs.length === 0) continue;
+      if (!grantsGroup(rule, [""]) || rule.verbs.length === 0) continue;
       const verbs = [...new Set(rule.verbs.map((v) => v.value))].sort();
-      for (const entry of matchingResources(rule, "nodes", "proxy")) {
+      for (const entry of grantingResources(rule, [["nodes", "proxy"]])) {
         violations.push({
           path: [...rule.path, "resources", entry.index],
           message: `${roleLabel(resource)} rules[${rule.index}] grants ${verbs.join(", ")} on "${entry.value}", which includes the kubelet API through nodes/proxy`,

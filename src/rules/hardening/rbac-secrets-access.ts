@@ -7,8 +7,9 @@
  * `resourceNames` are allowed (they name the Secrets they may read). One violation per
  * matching resource entry. Bootstrap and aggregated roles are not checked.
  */
+import { grantingResources, grantingVerbs, grantsGroup } from "../../rbac/entries.ts";
 import { defineRule, type Rule, type Violation } from "../rule.ts";
-import { coversGroup, matchingResources, matchingVerbs, policyRules, roleLabel } from "./lib/rbac.ts";
+import { policyRules, roleLabel } from "./lib/rbac.ts";
 
 /** Roles should not grant reading Secrets in general. */
 export const rbacSecretsAccess: Rule = defineRule({
@@ -33,10 +34,10 @@ export const rbacSecretsAccess: Rule = defineRule({
   check(resource) {
     const violations: Violation[] = [];
     for (const rule of policyRules(resource)) {
-      if (rule.resourceNames.length > 0 || !coversGroup(rule, [""])) continue;
-      const verbs = matchingVerbs(rule, ["get", "list", "watch"]);
+      if (rule.resourceNames.length > 0 || !grantsGroup(rule, [""])) continue;
+      const verbs = grantingVerbs(rule, ["get", "list", "watch"]);
       if (verbs.length === 0) continue;
-      for (const entry of matchingResources(rule, "secrets")) {
+      for (const entry of grantingResources(rule, [["secrets"]])) {
         violations.push({
           path: [...rule.path, "resources", entry.index],
           message: `${roleLabel(resource)} rules[${rule.index}] grants ${verbs.join(", ")} on "${entry.value}", which includes reading Secrets`,

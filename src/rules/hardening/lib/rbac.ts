@@ -62,35 +62,9 @@ export function policyRules(resource: Resource): PolicyRuleRef[] {
   return rules;
 }
 
-/** Whether the rule's apiGroups cover `group` (an exact entry or `*`). */
-export function coversGroup(rule: PolicyRuleRef, groups: readonly string[]): boolean {
-  return rule.apiGroups.some((g) => g.value === "*" || groups.includes(g.value));
-}
-
-/** The verbs of `rule` among `wanted`, plus `*`, sorted and de-duplicated. */
-export function matchingVerbs(rule: PolicyRuleRef, wanted: readonly string[]): string[] {
-  const verbs = new Set<string>();
-  for (const verb of rule.verbs) if (verb.value === "*" || wanted.includes(verb.value)) verbs.add(verb.value);
-  return [...verbs].sort();
-}
-
 /** A `Role "name"` / `ClusterRole "name"` label with the namespace of a Role. */
 export function roleLabel(resource: Resource): string {
   return resource.ref.namespace
     ? `${resource.ref.kind} "${resource.ref.name}" in namespace "${resource.ref.namespace}"`
     : `${resource.ref.kind} "${resource.ref.name}"`;
-}
-
-/**
- * The resource entries of `rule` that match `resource` (with `subresource`, if any) as the
- * RBAC authorizer matches them: `*`, the exact `resource[/subresource]`, or `*\/subresource`.
- */
-export function matchingResources(rule: PolicyRuleRef, resource: string, subresource?: string): RuleEntry[] {
-  const combined = subresource === undefined ? resource : `${resource}/${subresource}`;
-  return rule.resources.filter(
-    (entry) =>
-      entry.value === "*" ||
-      entry.value === combined ||
-      (subresource !== undefined && entry.value === `*/${subresource}`),
-  );
 }
