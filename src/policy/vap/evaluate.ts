@@ -1,0 +1,415 @@
+/**
+ * The CEL half of ValidatingAdmissionPolicy: compile policies once, then evaluate admission
+ * requests with kube-apiserver's semantics (k8s.io/apiserver policy/validating: validator.go
+ * and dispatcher.go) — matchConditions, variables, validations with message /
+ * messageExpression / reason, auditAnnotations, failurePolicy, validationActions — and answer
+ * as the API server would: allowed or a denial status, warnings and audit annotations.
+ */
+import {
+  type CelAuthorizer,
+  type CelEnvironment,
+  type CompiledExpression,
+  createCostBudget,
+  type EvaluationResult,
+  MAX_MESSAGE_EXPRESSION_LENGTH,
+} from "../../cel/index.ts";
+import { locate } from "../../resources/locate.ts";
+import { formatPath } from "../../resources/path.ts";
+import type { KubeObject } from "../../resources/types.ts";
+import type {
+  AdmissionRequest,
+  ValidatingAdmissionPolicy,
+  ValidatingAdmissionPolicyBinding,
+  Validation,
+  ValidationAction,
+} from "./types.ts";
+import { evaluationUnits, type UnitOptions } from "./units.ts";
+
+/** A policy with every expression compiled (once, at load). */
+export interface CompiledPolicy {
+  policy: ValidatingAdmissionPolicy;
+  matchConditions: { name: string; expression: CompiledExpression }[];
+  validations: {
+    validation: Validation;
+    expression: CompiledExpression;
+    messageExpression?: CompiledExpression;
+  }[];
+  auditAnnotations: { key: string; expression: CompiledExpression }[];
+  variables: Record<string, CompiledExpression>;
+}
+
+/** A CEL compile error of a policy, with its field path and source position. */
+export interface PolicyCompileError {
+  policy: string;
+  /** `spec.validations[0].expression: compilation failed: …` */
+  message: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+/**
+ * Compile every expression of every policy. A policy with a compile error is left out (the
+ * API server rejects such a policy at creation) and each error is reported with its field
+ * path and file position. Never throws.
+ */
+export function compilePolicies(
+  policies: readonly ValidatingAdmissionPolicy[],
+  env: CelEnvironment,
+): { compiled: CompiledPolicy[]; errors: PolicyCompileError[] } {
+  const compiled: CompiledPolicy[] = [];
+  const errors: PolicyCompileError[] = [];
+  for (const policy of policies) {
+    const problems: PolicyCompileError[] = [];
+    const compile = (path: (string | number)[], text: string, expectedType?: "bool" | "string") => {
+      const result = env.compile(text, expectedType ? { expectedType } : {});
+      if (result.ok) return result.value;
+      const position = locate(policy.source, path);
+      for (const error of result.error) {
+        problems.push({
+          policy: policy.metadata.name,
+          message: `${formatPath(path)}: compilation failed: ${error.message}`,
+          ...(position ? { file: position.file, line: position.line, column: position.column } : {}),
+        });
+      }
+      return undefined;
+    };
+    const spec = policy.spec;
+    const variables: Record<string, CompiledExpression> = {};
+    spec.variables.forEach((v, i) => {
+      const c = compile(["spec", "variables", i, "expression"], v.expression);
+      if (c) variables[v.name] = c;
+    });
+    const matchConditions = spec.matchConditions.flatMap((m, i) => {
+      const c = compile(["spec", "matchConditions", i, "expression"], m.expression, "bool");
+      return c ? [{ name: m.name, expression: c }] : [];
+    });
+    const validations = spec.validations.flatMap((validation, i) => {
+      const expression = compile(["spec", "validations", i, "expression"], validation.expression, "bool");
+      const messageExpression =
+        validation.messageExpression === ""
+          ? undefined
+          : compile(["spec", "validations", i, "messageExpression"], validation.messageExpression, "string");
+      if (!expression) return [];
+      return [messageExpression ? { validation, expression, messageExpression } : { validation, expression }];
+    });
+    const auditAnnotations = spec.auditAnnotations.flatMap((a, i) => {
+      const c = compile(["spec", "auditAnnotations", i, "valueExpression"], a.valueExpression);
+      return c ? [{ key: a.key, expression: c }] : [];
+    });
+    if (problems.length > 0) errors.push(...problems);
+    else compiled.push({ policy, matchConditions, validations, auditAnnotations, variables });
+  }
+  return { compiled, errors };
+}
+
+/** The user making a request (`request.userInfo`). */
+export interface RequestUser {
+  username: string;
+  groups: string[];
+  uid?: string;
+}
+
+/** Options of {@link evaluateAdmission}. */
+export interface AdmissionOptions extends UnitOptions {
+  user?: RequestUser;
+  authorizer?: CelAuthorizer;
+  dryRun?: boolean;
+}
+
+/** One failed validation (or evaluation error under failurePolicy Fail) of one policy binding. */
+export interface PolicyViolation {
+  policy: string;
+  binding: string;
+  /** Index of the validation, or undefined for an error of the whole policy evaluation. */
+  validationIndex?: number;
+  /** `violation`: an expression returned false; `error`: evaluation failed (failurePolicy Fail). */
+  kind: "violation" | "error" | "config-error";
+  actions: readonly ValidationAction[];
+  message: string;
+  reason: string;
+}
+
+/** What the API server answers for a request, as admission.k8s.io AdmissionResponse fields. */
+export interface AdmissionDecision {
+  allowed: boolean;
+  /** Present when denied. */
+  status?: { code: number; reason: string; message: string };
+  warnings: string[];
+  auditAnnotations: Record<string, string>;
+  /** Every failed validation with the binding's actions, for findings and logs. */
+  violations: PolicyViolation[];
+}
+
+const VALIDATION_FAILURE_KEY = "validation.policy.admission.k8s.io/validation_failure";
+const BUDGET_MESSAGE =
+  "validation failed due to running out of cost budget, no further validation rules will be run";
+
+/**
+ * Evaluate compiled policies on one request the way kube-apiserver's ValidatingAdmissionPolicy
+ * plugin does, and answer as it would. Never throws.
+ */
+export function evaluateAdmission(
+  env: CelEnvironment,
+  policies: readonly CompiledPolicy[],
+  bindings: readonly ValidatingAdmissionPolicyBinding[],
+  request: AdmissionRequest,
+  params: readonly KubeObject[],
+  options: AdmissionOptions = {},
+): AdmissionDecision {
+  const byName = new Map(policies.map((p) => [p.policy.metadata.name, p]));
+  const units = evaluationUnits(
+    policies.map((p) => p.policy),
+    bindings,
+    request,
+    params,
+    options,
+  );
+  const violations: PolicyViolation[] = [];
+  const denied: { message: string; reason: string }[] = [];
+  const warnings: string[] = [];
+  const failures: {
+    message: string;
+    policy: string;
+    binding: string;
+    expressionIndex: number;
+    validationActions: readonly ValidationAction[];
+  }[] = [];
+  const annotations = new Map<string, string[]>();
+
+  for (const unit of units) {
+    if (unit.type === "config-error") {
+      if (!unit.denies) continue;
+      denied.push({ message: unit.message, reason: "Invalid" });
+      violations.push({
+        policy: unit.policy.metadata.name,
+        binding: unit.binding?.metadata.name ?? "",
+        kind: "config-error",
+        actions: ["Deny"],
+        message: unit.error,
+        reason: "Invalid",
+      });
+      continue;
+    }
+    const compiled = byName.get(unit.policy.metadata.name);
+    if (!compiled) continue;
+    const policyName = unit.policy.metadata.name;
+    const bindingName = unit.binding.metadata.name;
+    const failClosed = unit.policy.spec.failurePolicy === "Fail";
+    const decisions = validate(env, compiled, unit.param, request, unit.resource, unit.matchKind, options);
+
+    for (const decision of decisions.validations) {
+      if (decision.kind === "error" && !failClosed) continue;
+      const actions = unit.binding.spec.validationActions;
+      violations.push({ policy: policyName, binding: bindingName, ...decision, actions });
+      for (const action of actions) {
+        if (action === "Deny") {
+          denied.push({
+            message: `ValidatingAdmissionPolicy '${policyName}' with binding '${bindingName}' denied request: ${decision.message}`,
+            reason: decision.reason,
+          });
+        } else if (action === "Warn") {
+          warnings.push(
+            `Validation failed for ValidatingAdmissionPolicy '${policyName}' with binding '${bindingName}': ${decision.message}`,
+          );
+        } else {
+          failures.push({
+            message: decision.message,
+            policy: unit.binding.spec.policyName,
+            binding: bindingName,
+            expressionIndex: decision.validationIndex ?? 0,
+            validationActions: actions,
+          });
+        }
+      }
+    }
+    for (const annotation of decisions.annotations) {
+      if (annotation.kind === "error") {
+        if (!failClosed) continue;
+        denied.push({
+          message: `ValidatingAdmissionPolicy '${policyName}' with binding '${bindingName}' denied request: ${annotation.message}`,
+          reason: "Invalid",
+        });
+        continue;
+      }
+      const key = `${policyName}/${annotation.key}`;
+      const values = annotations.get(key) ?? [];
+      if (!values.includes(annotation.value)) values.push(annotation.value.slice(0, 10 * 1024));
+      annotations.set(key, values);
+    }
+  }
+
+  const auditAnnotations: Record<string, string> = {};
+  for (const [key, values] of [...annotations].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    auditAnnotations[key] = values.join(", ");
+  }
+  if (failures.length > 0) auditAnnotations[VALIDATION_FAILURE_KEY] = JSON.stringify(failures.slice(0, 50));
+  const first = denied[0];
+  if (!first) return { allowed: true, warnings, auditAnnotations, violations };
+  return {
+    allowed: false,
+    status: { code: reasonToCode(first.reason), reason: first.reason, message: first.message },
+    warnings,
+    auditAnnotations,
+    violations,
+  };
+}
+
+/** HTTP status code for a denial reason, as the API server maps it. */
+export function reasonToCode(reason: string): number {
+  switch (reason) {
+    case "Forbidden":
+      return 403;
+    case "Unauthorized":
+      return 401;
+    case "RequestEntityTooLarge":
+      return 413;
+    default:
+      return 422;
+  }
+}
+
+interface ValidationDecision {
+  kind: "violation" | "error";
+  validationIndex?: number;
+  message: string;
+  reason: string;
+}
+
+type AnnotationDecision = { kind: "value"; key: string; value: string } | { kind: "error"; message: string };
+
+/** One policy binding (with one param) on one request: validator.go's Validate. */
+function validate(
+  env: CelEnvironment,
+  compiled: CompiledPolicy,
+  param: KubeObject | null,
+  request: AdmissionRequest,
+  resource: { group: string; version: string; resource: string },
+  matchKind: { group: string; version: string; kind: string },
+  options: AdmissionOptions,
+): { validations: ValidationDecision[]; annotations: AnnotationDecision[] } {
+  const requestJson = admissionRequestJson(request, resource, matchKind, options);
+  const bindings = {
+    object: request.object,
+    oldObject: request.oldObject,
+    request: requestJson,
+    params: param,
+    namespaceObject: request.namespaceObject ?? null,
+  };
+  const activationOptions = {
+    lazyVariables: compiled.variables,
+    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
+    requestResource: {
+      group: resource.group,
+      resource: resource.resource,
+      subresource: request.resource.subresource,
+      namespace: request.namespace,
+      name: request.name,
+    },
+  };
+  const error = (message: string): ValidationDecision => ({ kind: "error", message, reason: "Invalid" });
+
+  // matchConditions: any false skips the policy; otherwise errors decide by failurePolicy.
+  const matchActivation = env.activation(bindings, activationOptions);
+  const matchBudget = createCostBudget();
+  const matchErrors: string[] = [];
+  for (const condition of compiled.matchConditions) {
+    const result = condition.expression.evaluate(matchActivation, { costBudget: matchBudget });
+    if (result.kind === "value" && result.value === false) return { validations: [], annotations: [] };
+    if (result.kind === "error") matchErrors.push(errorText(condition.expression, result));
+  }
+  if (matchErrors.length > 0) {
+    return {
+      validations: [
+        error(matchErrors.length === 1 ? (matchErrors[0] as string) : `[${matchErrors.join(", ")}]`),
+      ],
+      annotations: [],
+    };
+  }
+
+  const activation = env.activation(bindings, activationOptions);
+  const budget = createCostBudget();
+  const validations: ValidationDecision[] = [];
+  for (const [index, { validation, expression, messageExpression }] of compiled.validations.entries()) {
+    const result = expression.evaluate(activation, { costBudget: budget });
+    if (result.kind === "error") {
+      if (isBudgetExhausted(result)) return { validations: [error(BUDGET_MESSAGE)], annotations: [] };
+      validations.push({ ...error(errorText(expression, result)), validationIndex: index });
+      continue;
+    }
+    if (result.value === true) continue;
+    let message = "";
+    if (messageExpression) {
+      const evaluated = messageExpression.evaluate(activation, { costBudget: budget });
+      if (evaluated.kind === "error" && isBudgetExhausted(evaluated)) {
+        validations.push({ ...error(`failed messageExpression: ${BUDGET_MESSAGE}`), validationIndex: index });
+        continue;
+      }
+      if (evaluated.kind === "value" && typeof evaluated.value === "string") {
+        const trimmed = evaluated.value.trim();
+        message = trimmed.length > MAX_MESSAGE_EXPRESSION_LENGTH || trimmed.includes("\n") ? "" : trimmed;
+      }
+    }
+    if (message === "") message = validation.message.trim();
+    if (message === "") message = `failed expression: ${validation.expression.trim()}`;
+    validations.push({
+      kind: "violation",
+      validationIndex: index,
+      message,
+      reason: validation.reason ?? "Invalid",
+    });
+  }
+
+  const annotations: AnnotationDecision[] = [];
+  const annotationBudget = createCostBudget();
+  for (const { key, expression } of compiled.auditAnnotations) {
+    const result = expression.evaluate(activation, { costBudget: annotationBudget });
+    if (result.kind === "error") annotations.push({ kind: "error", message: errorText(expression, result) });
+    else if (typeof result.value === "string") annotations.push({ kind: "value", key, value: result.value });
+    else if (result.value !== null) {
+      annotations.push({
+        kind: "error",
+        message: `valueExpression '${expression.expression}' resulted in unsupported return type: ${typeof result.value}. Return type must be either string or null.`,
+      });
+    }
+  }
+  return { validations, annotations };
+}
+
+function isBudgetExhausted(result: Extract<EvaluationResult, { kind: "error" }>): boolean {
+  return result.code === "cost-limit" && result.message === BUDGET_MESSAGE;
+}
+
+function errorText(
+  expression: CompiledExpression,
+  result: Extract<EvaluationResult, { kind: "error" }>,
+): string {
+  return `expression '${expression.expression}' resulted in error: ${result.message}`;
+}
+
+/** The `request` variable: admission.k8s.io/v1 AdmissionRequest fields as CEL sees them. */
+function admissionRequestJson(
+  request: AdmissionRequest,
+  resource: { group: string; version: string; resource: string },
+  matchKind: { group: string; version: string; kind: string },
+  options: AdmissionOptions,
+): Record<string, unknown> {
+  const user = options.user ?? { username: "", groups: [] };
+  return {
+    kind: matchKind,
+    resource,
+    subResource: request.resource.subresource,
+    requestKind: request.kind,
+    requestResource: {
+      group: request.resource.group,
+      version: request.resource.version,
+      resource: request.resource.resource,
+    },
+    requestSubResource: request.resource.subresource,
+    name: request.name,
+    namespace: request.namespace,
+    operation: request.operation,
+    userInfo: { username: user.username, uid: user.uid ?? "", groups: user.groups },
+    dryRun: options.dryRun ?? false,
+  };
+}
