@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
+import { registerEval } from "./eval.ts";
 import { type CliIO, EXIT, processIO, UsageError } from "./io.ts";
 import { registerRbac } from "./rbac.ts";
 import { registerRules } from "./rules.ts";
@@ -24,6 +25,7 @@ export function buildProgram(io: CliIO, state: { exitCode: number }): Command {
     });
   registerScan(program, io, state);
   registerRules(program, io, state);
+  registerEval(program, io, state);
   registerRbac(program, io, state);
   return program;
 }

@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { evaluate } from "../engine/evaluate.ts";
+import { loadPolicySet, type PolicySet } from "../engine/policies.ts";
 import { buildReport } from "../engine/report.ts";
 import { atOrAbove, type InputError, isSeverity, SEVERITIES, type Severity } from "../findings/finding.ts";
 import { OUTPUT_FORMATS, type OutputFormat, render } from "../output/index.ts";
@@ -36,6 +37,7 @@ export interface ScanFlags {
   values?: string[];
   set?: string[];
   kustomize?: string[];
+  policy?: string[];
   color?: boolean;
 }
 
@@ -63,6 +65,11 @@ export function registerScan(program: Command, io: CliIO, state: { exitCode: num
     .option("--values <file>", "Helm values file (repeatable)", collect)
     .option("--set <key=value>", "Helm value (repeatable)", collect)
     .option("--kustomize <dir>", "build a Kustomize directory and scan it (repeatable)", collect)
+    .option(
+      "--policy <path>",
+      "ValidatingAdmissionPolicy + binding YAML (file or directory, with their param objects) to evaluate beside the rules (repeatable)",
+      collect,
+    )
     .option("--no-color", "disable colour in table output")
     .action(async (paths: string[], flags: ScanFlags) => {
       state.exitCode = await runScan(paths, flags, io);
@@ -138,6 +145,14 @@ export async function runScan(paths: string[], flags: ScanFlags, io: CliIO): Pro
     errors.push(...rendered.errors);
   }
 
+  let policies: PolicySet | undefined;
+  if (flags.policy?.length) {
+    const policySources = await loadPaths(flags.policy, { readStdin: io.readStdin, cwd: io.cwd });
+    const loadedPolicies = loadPolicySet(policySources.resources);
+    errors.push(...policySources.errors, ...loadedPolicies.errors);
+    policies = loadedPolicies.set;
+  }
+
   const rules = selection.value;
   const findings = evaluate(resources, {
     rules,
@@ -145,14 +160,10 @@ export async function runScan(paths: string[], flags: ScanFlags, io: CliIO): Pro
     knownRuleIds: RULE_IDS,
     exceptions,
     showPassed: flags.showPassed === true,
+    ...(policies ? { policies } : {}),
   });
-  const report = buildReport(
-    findings,
-    resources.length,
-    errors,
-    [...rules.map((r) => r.meta), ...ENGINE_RULE_METAS],
-    VERSION,
-  );
+  const metas = [...rules.map((r) => r.meta), ...ENGINE_RULE_METAS, ...(policies?.metas.values() ?? [])];
+  const report = buildReport(findings, resources.length, errors, metas, VERSION);
   const color = flags.color !== false && io.isTTY && io.env.NO_COLOR === undefined;
   io.stdout.write(render(format, report, { color }));
   return exitCodeFor(report.findings, errors, failOn);

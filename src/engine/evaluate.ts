@@ -5,12 +5,12 @@
 import { compareFindings, type Finding, type Status } from "../findings/finding.ts";
 import { exceptionCovers, isExpired, type RuleException } from "../policy/exceptions.ts";
 import { readIgnoreAnnotation } from "../policy/ignore-annotation.ts";
-import { locate } from "../resources/locate.ts";
-import { type FieldPath, formatPath } from "../resources/path.ts";
 import type { Resource } from "../resources/types.ts";
 import { EXCEPTION_EXPIRED } from "../rules/meta/exception-expired.ts";
-import type { PssVersion, Rule, RuleMeta } from "../rules/rule.ts";
+import type { PssVersion, Rule } from "../rules/rule.ts";
 import { makeRuleContext } from "./context.ts";
+import { makeFinding } from "./make-finding.ts";
+import { type PolicySet, policyFindings } from "./policies.ts";
 
 /** How to evaluate. */
 export interface EvaluateOptions {
@@ -24,6 +24,8 @@ export interface EvaluateOptions {
   now?: Date;
   /** Also return `pass` findings (rule applied, nothing wrong) and `skip` ones (suppressed). */
   showPassed?: boolean;
+  /** User ValidatingAdmissionPolicies, evaluated on every resource beside the rules. */
+  policies?: PolicySet;
 }
 
 /**
@@ -35,7 +37,9 @@ export function evaluate(resources: readonly Resource[], options: EvaluateOption
   const now = options.now ?? new Date();
   const exceptions = options.exceptions ?? [];
   const findings: Finding[] = [];
+  const namespaces = new Map(context.byKind("Namespace").map((r) => [r.ref.name, r.object]));
   for (const resource of resources) {
+    if (options.policies) findings.push(...policyFindings(resource, options.policies, namespaces));
     const ignore = readIgnoreAnnotation(resource.object, options.knownRuleIds);
     const ignored = ignore?.valid ? new Set(ignore.ruleIds) : undefined;
     for (const rule of options.rules) {
@@ -100,32 +104,4 @@ function suppressionFor(
     );
   }
   return undefined;
-}
-
-/** Build a finding for a rule on a resource at a path, locating the field in its source. */
-export function makeFinding(
-  meta: RuleMeta,
-  resource: Resource,
-  path: FieldPath,
-  status: Status,
-  message: string,
-): Finding {
-  const finding: Finding = {
-    ruleId: meta.id,
-    status,
-    severity: meta.severity,
-    title: meta.title,
-    message,
-    resource: resource.ref,
-    path: formatPath(path),
-    remediation: meta.remediation,
-    frameworks: meta.frameworks,
-  };
-  const position = locate(resource, path);
-  if (position) {
-    finding.file = position.file;
-    finding.line = position.line;
-    finding.column = position.column;
-  }
-  return finding;
 }

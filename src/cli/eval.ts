@@ -1,0 +1,123 @@
+/**
+ * `belay eval`: evaluate ValidatingAdmissionPolicies on one request offline and answer as the
+ * API server would (`-o json` prints an AdmissionResponse-shaped object).
+ */
+import type { Command } from "commander";
+import { loadPolicySet } from "../engine/policies.ts";
+import { evaluateAdmission, OPERATIONS, type Operation, requestForObject } from "../policy/vap/index.ts";
+import type { KubeObject } from "../resources/types.ts";
+import { loadPaths } from "../sources/files.ts";
+import { type CliIO, collect, EXIT, splitList, UsageError } from "./io.ts";
+
+/** Parsed `eval` flags. */
+export interface EvalFlags {
+  policy: string[];
+  resource?: string;
+  operation: string;
+  old?: string;
+  subresource?: string;
+  user?: string;
+  groups?: string[];
+  params?: string[];
+  namespaceObject?: string;
+  output: string;
+}
+
+/** Register `eval`; exit 0 allowed, 1 denied, 2 usage or input error. */
+export function registerEval(program: Command, io: CliIO, state: { exitCode: number }): void {
+  program
+    .command("eval")
+    .description("Evaluate ValidatingAdmissionPolicies on one request, as the API server would")
+    .requiredOption("--policy <path>", "policy and binding YAML, file or directory (repeatable)", collect)
+    .option("--resource <file>", "the object of the request (the old object for DELETE)")
+    .option("--operation <op>", "CREATE, UPDATE, DELETE or CONNECT", "CREATE")
+    .option("--old <file>", "the old object (UPDATE)")
+    .option("--subresource <name>", "the subresource requested (e.g. status, scale, exec)")
+    .option("--user <name>", "request.userInfo.username")
+    .option("--groups <groups>", "request.userInfo.groups (comma-separated, repeatable)", collect)
+    .option("--params <path>", "param objects, file or directory (repeatable)", collect)
+    .option(
+      "--namespace-object <file>",
+      "the Namespace of the request (default: one with only its name label)",
+    )
+    .option("-o, --output <format>", "text or json", "text")
+    .action(async (flags: EvalFlags) => {
+      state.exitCode = await runEval(flags, io);
+    });
+}
+
+async function readOne(path: string, io: CliIO, what: string): Promise<KubeObject> {
+  const loaded = await loadPaths([path], { readStdin: io.readStdin, cwd: io.cwd });
+  const problem = loaded.errors[0];
+  if (problem) {
+    throw new UsageError(
+      `${what}: ${problem.file}${problem.line ? `:${problem.line}` : ""}: ${problem.message}`,
+    );
+  }
+  const first = loaded.resources[0];
+  if (!first) throw new UsageError(`${what}: ${path} holds no object`);
+  return first.object;
+}
+
+/** Run `eval`, print the decision, return the exit code. Throws UsageError for bad input. */
+export async function runEval(flags: EvalFlags, io: CliIO): Promise<number> {
+  const operation = flags.operation as Operation;
+  if (!(OPERATIONS as readonly string[]).includes(operation) || operation === ("*" as string)) {
+    throw new UsageError(`unknown operation "${flags.operation}"; use CREATE, UPDATE, DELETE or CONNECT`);
+  }
+  if (flags.output !== "text" && flags.output !== "json") {
+    throw new UsageError(`unknown output format "${flags.output}"; use text or json`);
+  }
+  if (!flags.resource) throw new UsageError("--resource FILE is required");
+  const sources = await loadPaths([...flags.policy, ...(flags.params ?? [])], {
+    readStdin: io.readStdin,
+    cwd: io.cwd,
+  });
+  const { set, errors } = loadPolicySet(sources.resources);
+  const problems = [...sources.errors, ...errors];
+  if (problems.length > 0) {
+    throw new UsageError(
+      [
+        "invalid policies:",
+        ...problems.map((e) => `  ${e.file}${e.line ? `:${e.line}:${e.column ?? 1}` : ""}: ${e.message}`),
+      ].join("\n"),
+    );
+  }
+  const object = await readOne(flags.resource, io, "--resource");
+  const oldObject = flags.old ? await readOne(flags.old, io, "--old") : undefined;
+  const namespaceObject = flags.namespaceObject
+    ? await readOne(flags.namespaceObject, io, "--namespace-object")
+    : undefined;
+  const request = requestForObject(object, operation, {
+    ...(oldObject ? { oldObject } : {}),
+    ...(flags.subresource ? { subresource: flags.subresource } : {}),
+  });
+  request.namespaceObject = namespaceObject ?? {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: request.namespace, labels: { "kubernetes.io/metadata.name": request.namespace } },
+  };
+  if (request.namespace === "") request.namespaceObject = null;
+  const decision = evaluateAdmission(set.env, set.policies, set.bindings, request, set.params, {
+    user: { username: flags.user ?? "", groups: splitList(flags.groups) },
+  });
+  if (flags.output === "json") {
+    const response = {
+      allowed: decision.allowed,
+      ...(decision.status ? { status: decision.status } : {}),
+      warnings: decision.warnings,
+      auditAnnotations: decision.auditAnnotations,
+    };
+    io.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
+  } else {
+    const lines = [
+      decision.allowed
+        ? "allowed"
+        : `denied (${decision.status?.code} ${decision.status?.reason}): ${decision.status?.message}`,
+      ...decision.warnings.map((w) => `warning: ${w}`),
+      ...Object.entries(decision.auditAnnotations).map(([k, v]) => `audit annotation ${k}: ${v}`),
+    ];
+    io.stdout.write(`${lines.join("\n")}\n`);
+  }
+  return decision.allowed ? EXIT.clean : EXIT.findings;
+}

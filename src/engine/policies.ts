@@ -1,0 +1,118 @@
+/**
+ * User ValidatingAdmissionPolicies in the engine: loaded and compiled once, evaluated on
+ * every resource like a CREATE admission request, reported as findings in the common schema
+ * (rule id = policy name; Deny → fail, Warn/Audit → warn, evaluation error → error).
+ */
+import { type CelEnvironment, createCelEnvironment, type K8sVersion, VAP_VARIABLES } from "../cel/index.ts";
+import { type Finding, type InputError, isSeverity, type Status } from "../findings/finding.ts";
+import {
+  type CompiledPolicy,
+  compilePolicies,
+  evaluateAdmission,
+  parsePolicies,
+  requestForObject,
+  type ValidatingAdmissionPolicy,
+  type ValidatingAdmissionPolicyBinding,
+} from "../policy/vap/index.ts";
+import type { KubeObject, Resource } from "../resources/types.ts";
+import type { RuleMeta } from "../rules/rule.ts";
+import { makeFinding } from "./make-finding.ts";
+
+/** Compiled policies with their bindings and param objects, ready for many evaluations. */
+export interface PolicySet {
+  env: CelEnvironment;
+  policies: CompiledPolicy[];
+  bindings: ValidatingAdmissionPolicyBinding[];
+  /** Objects that may be params (everything in the policy sources that is not a policy or binding). */
+  params: KubeObject[];
+  /** Finding metadata per policy name (from its `belay.dev/*` annotations). */
+  metas: Map<string, RuleMeta>;
+}
+
+const POLICY_KINDS = new Set(["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
+
+/**
+ * Load, validate and compile policies from resources. Every problem (invalid field, CEL
+ * compile error) is an input error with file and line; the valid policies still load.
+ */
+export function loadPolicySet(
+  resources: readonly Resource[],
+  k8sVersion?: K8sVersion,
+): { set: PolicySet; errors: InputError[] } {
+  const env = createCelEnvironment({ variables: VAP_VARIABLES, ...(k8sVersion ? { k8sVersion } : {}) });
+  const parsed = parsePolicies(resources.filter((r) => POLICY_KINDS.has(r.ref.kind)));
+  const errors: InputError[] = parsed.errors.map((e) => ({
+    file: e.file ?? "<policy>",
+    ...(e.line !== undefined ? { line: e.line } : {}),
+    ...(e.column !== undefined ? { column: e.column } : {}),
+    message: e.message,
+  }));
+  const { compiled, errors: compileErrors } = compilePolicies(parsed.policies, env);
+  for (const e of compileErrors) {
+    errors.push({
+      file: e.file ?? "<policy>",
+      ...(e.line !== undefined ? { line: e.line } : {}),
+      ...(e.column !== undefined ? { column: e.column } : {}),
+      message: `ValidatingAdmissionPolicy "${e.policy}": ${e.message}`,
+    });
+  }
+  const metas = new Map(compiled.map((c) => [c.policy.metadata.name, policyMeta(c.policy)]));
+  const params = resources.filter((r) => !POLICY_KINDS.has(r.ref.kind)).map((r) => r.object);
+  return { set: { env, policies: compiled, bindings: parsed.bindings, params, metas }, errors };
+}
+
+/** Rule metadata of a policy, from its `belay.dev/*` annotations where present. */
+export function policyMeta(policy: ValidatingAdmissionPolicy): RuleMeta {
+  const a = policy.metadata.annotations;
+  const severity = a["belay.dev/severity"];
+  return {
+    id: policy.metadata.name,
+    title: a["belay.dev/title"] ?? `ValidatingAdmissionPolicy ${policy.metadata.name}`,
+    severity: isSeverity(severity) ? severity : "medium",
+    description:
+      a["belay.dev/description"] ??
+      `User policy ${policy.metadata.name} (ValidatingAdmissionPolicy), evaluated offline with kube-apiserver's semantics.`,
+    remediation:
+      a["belay.dev/remediation"] ??
+      "Change the object so that the policy's validations hold, or ask the policy's owner for an exception.",
+    frameworks: {},
+    profiles: [],
+  };
+}
+
+/**
+ * Findings of the policy set on one resource, evaluated as a CREATE request. The namespace
+ * object comes from the scanned resources, or is the one the API server would create (with
+ * its `kubernetes.io/metadata.name` label). Never throws.
+ */
+export function policyFindings(
+  resource: Resource,
+  set: PolicySet,
+  namespaces: ReadonlyMap<string, KubeObject>,
+): Finding[] {
+  if (POLICY_KINDS.has(resource.ref.kind)) return [];
+  const namespace = resource.ref.namespace ?? "default";
+  const namespaceObject = namespaces.get(namespace) ?? {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: namespace, labels: { "kubernetes.io/metadata.name": namespace } },
+  };
+  const request = requestForObject(resource.object, "CREATE", { namespaceObject });
+  const decision = evaluateAdmission(set.env, set.policies, set.bindings, request, set.params);
+  const findings: Finding[] = [];
+  for (const violation of decision.violations) {
+    const meta = set.metas.get(violation.policy) ?? {
+      ...policyMeta({
+        metadata: { name: violation.policy, labels: {}, annotations: {} },
+      } as ValidatingAdmissionPolicy),
+    };
+    const status: Status =
+      violation.kind !== "violation" ? "error" : violation.actions.includes("Deny") ? "fail" : "warn";
+    const where =
+      violation.binding === ""
+        ? ""
+        : ` (binding ${violation.binding}${violation.validationIndex !== undefined ? `, validation ${violation.validationIndex}` : ""})`;
+    findings.push(makeFinding(meta, resource, [], status, `${violation.message}${where}`));
+  }
+  return findings;
+}
