@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { registerEval } from "./eval.ts";
 import { type CliIO, EXIT, processIO, UsageError } from "./io.ts";
+import { registerPolicyTest } from "./policy-test.ts";
 import { registerRbac } from "./rbac.ts";
 import { registerRules } from "./rules.ts";
 import { registerScan } from "./scan.ts";
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIO, state: { exitCode: number }): Command {
   registerScan(program, io, state);
   registerRules(program, io, state);
   registerEval(program, io, state);
+  registerPolicyTest(program, io, state);
   registerRbac(program, io, state);
   return program;
 }

@@ -7,6 +7,7 @@ export * from "./evaluate.ts";
 export * from "./field-error.ts";
 export * from "./match.ts";
 export * from "./parse.ts";
+export * from "./policy-test.ts";
 export * from "./request.ts";
 export * from "./types.ts";
 export * from "./units.ts";
