@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { registerEval } from "./eval.ts";
+import { registerExport } from "./export.ts";
 import { type CliIO, EXIT, processIO, UsageError } from "./io.ts";
 import { registerPolicyTest } from "./policy-test.ts";
 import { registerRbac } from "./rbac.ts";
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIO, state: { exitCode: number }): Command {
   registerRules(program, io, state);
   registerEval(program, io, state);
   registerPolicyTest(program, io, state);
+  registerExport(program, io, state);
   registerRbac(program, io, state);
   return program;
 }
