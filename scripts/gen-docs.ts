@@ -1,25 +1,53 @@
 /**
- * Generate docs/rules.md from the rule metadata. `--check` exits 1 when the file is stale
- * (CI runs it), so the docs can never drift from the rules.
+ * Generate docs/rules.md from the rule metadata and docs/policies.md from the policy catalog.
+ * `--check` exits 1 when either is stale (CI runs it), so the docs never drift.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type CatalogTemplate, renderPoliciesDoc } from "../src/docs/policies-doc.ts";
 import { renderRulesDoc } from "../src/docs/rules-doc.ts";
+import { parseStream } from "../src/resources/parse.ts";
 
-const target = new URL("../docs/rules.md", import.meta.url);
-const expected = renderRulesDoc();
+const root = new URL("..", import.meta.url).pathname;
+
+/** Read the catalog: one template per folder of policies/. */
+export function readCatalog(dir = join(root, "policies")): CatalogTemplate[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => {
+      const read = (file: string) => {
+        const path = join(dir, e.name, file);
+        return existsSync(path)
+          ? parseStream(readFileSync(path, "utf8"), path).resources.map((r) => r.object)
+          : [];
+      };
+      const policy = read("policy.yaml").find((o) => o.kind === "ValidatingAdmissionPolicy") ?? {};
+      const params = read("params.yaml").find((o) => o.kind === "ConfigMap");
+      const tests = read("tests.yaml").find((o) => o.kind === "PolicyTest");
+      const cases = Array.isArray(tests?.cases) ? tests.cases.length : 0;
+      return params ? { name: e.name, policy, params, cases } : { name: e.name, policy, cases };
+    });
+}
+
+const outputs: [string, string][] = [
+  ["docs/rules.md", renderRulesDoc()],
+  ["docs/policies.md", renderPoliciesDoc(readCatalog())],
+];
+
 if (process.argv.includes("--check")) {
-  let actual = "";
-  try {
-    actual = readFileSync(target, "utf8");
-  } catch {
-    // missing counts as stale
+  let stale = false;
+  for (const [file, expected] of outputs) {
+    const path = join(root, file);
+    const actual = existsSync(path) ? readFileSync(path, "utf8") : "";
+    if (actual !== expected) {
+      console.error(`${file} is stale: run \`npm run docs\` and commit the result`);
+      stale = true;
+    } else console.log(`${file} is up to date`);
   }
-  if (actual !== expected) {
-    console.error("docs/rules.md is stale: run `npm run docs` and commit the result");
-    process.exit(1);
-  }
-  console.log("docs/rules.md is up to date");
+  if (stale) process.exit(1);
 } else {
-  writeFileSync(target, expected);
-  console.log("wrote docs/rules.md");
+  for (const [file, text] of outputs) {
+    writeFileSync(join(root, file), text);
+    console.log(`wrote ${file}`);
+  }
 }

@@ -13,7 +13,7 @@
  *       resource: {group, version, resource, subresource}   # optional (CONNECT)
  *       kind: {group, version, kind}  # optional
  *       namespace: shop               # optional
- *       name: web                     # optional
+ *       resourceName: web             # optional: the request's name (CONNECT)
  *       userInfo: {username, groups}  # optional
  *       expect: deny                  # allow, deny or warn
  *       message: "..."                # optional: the policy's own message, exactly
@@ -111,7 +111,7 @@ export function parsePolicyTest(object: KubeObject): { cases: PolicyTestCase[]; 
       c.resource = { subresource: "", ...(raw.resource as object) } as AdmissionRequest["resource"];
     if (isRecord(raw.kind)) c.kind = raw.kind as unknown as AdmissionRequest["kind"];
     if (typeof raw.namespace === "string") c.namespace = raw.namespace;
-    if (typeof raw.name === "string") c.requestName = raw.name;
+    if (typeof raw.resourceName === "string") c.requestName = raw.resourceName;
     if (typeof raw.message === "string") c.message = raw.message;
     if (errors.length === before) cases.push(c);
   });
@@ -132,6 +132,7 @@ export function caseRequest(c: PolicyTestCase): AdmissionRequest {
   if (c.resource) request.resource = c.resource;
   if (c.kind) request.kind = c.kind;
   if (c.namespace !== undefined) request.namespace = c.namespace;
+  if (c.requestName !== undefined) request.name = c.requestName;
   const metadata = isRecord(base.metadata) ? base.metadata : {};
   if (c.operation === "CONNECT" && typeof metadata.name !== "string") request.name = "";
   request.namespaceObject =
