@@ -39,15 +39,26 @@ const CONVERSIONS: Record<string, string> = {
   duration: "duration",
 };
 
+/** Variables kube-apiserver declares as `dyn` for admission policies. */
+const DYN_ROOTS = new Set(["object", "oldObject", "params", "request", "namespaceObject"]);
+
 /** Infers the result type of `e` ("dyn" when unknown) and collects issues. */
 export function inferType(
   e: Expr,
   overloads: ReadonlyMap<string, readonly Overload[]>,
   positions: Record<string, number>,
-  opts: { regexLiterals: ((p: string) => RegexHandle | string) | undefined; homogeneous: boolean },
+  opts: {
+    regexLiterals: ((p: string) => RegexHandle | string) | undefined;
+    homogeneous: boolean;
+    trackDyn?: boolean;
+  },
 ): { type: string; issues: CheckIssue[] } {
   const issues: CheckIssue[] = [];
   const at = (x: Expr) => positions[String(x.id)] ?? 0;
+  // Expressions whose static type is certainly `dyn` (selections and indexes rooted in the
+  // request variables, which kube-apiserver declares as dyn). Other "dyn" results only mean
+  // this checker does not know the type, so only these take part in homogeneity checks.
+  const certainDyn = new WeakSet<Expr>();
 
   const visit = (x: Expr | undefined): string => {
     if (x === undefined) return "dyn";
@@ -104,8 +115,11 @@ export function inferType(
       }
       case "selectExpr":
         visit(k.value.operand);
+        if (!k.value.testOnly && k.value.operand !== undefined && certainDyn.has(k.value.operand))
+          certainDyn.add(x);
         return k.value.testOnly ? "bool" : "dyn";
       case "identExpr":
+        if (opts.trackDyn && DYN_ROOTS.has(k.value.name)) certainDyn.add(x);
         return "dyn";
       case "callExpr": {
         const c = k.value;
@@ -128,7 +142,11 @@ export function inferType(
         }
         if (BOOL_OPS.has(name)) return "bool";
         if (name === "_?_:_") return args[1] === args[2] ? (args[1] as string) : "dyn";
-        if (name === "_[_]") return "dyn";
+        if (name === "_[_]") {
+          const operand = c.args[0];
+          if (operand !== undefined && certainDyn.has(operand)) certainDyn.add(x);
+          return "dyn";
+        }
         if (ARITH.has(name)) {
           const first = args[0] as string;
           return args.every((a) => a === first) && first !== "dyn" ? first : "dyn";
@@ -152,8 +170,9 @@ export function inferType(
     if (!opts.homogeneous) return;
     let first: string | undefined;
     for (let i = 0; i < types.length; i++) {
-      const t = types[i] as string;
-      if (t === "dyn" || t === "null") continue;
+      const expr = exprs[i] as Expr;
+      const t = certainDyn.has(expr) ? "dyn" : (types[i] as string);
+      if ((t === "dyn" && !certainDyn.has(expr)) || t === "null") continue;
       if (first === undefined) first = t;
       else if (t !== first) {
         issues.push({

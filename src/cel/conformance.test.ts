@@ -10,7 +10,6 @@ import { runConformanceTest } from "./conformance-runner.ts";
 /** Conformance files run. The others test features Kubernetes CEL does not have. */
 const FILES = [
   "basic",
-  "bindings_ext",
   "comparisons",
   "conversions",
   "fields",
@@ -31,7 +30,8 @@ const FILES = [
 /**
  * Files not run, with reasons: dynamic, enums, proto2, proto2_ext, proto3, wrappers,
  * type_deductions (protobuf message types: Kubernetes objects are JSON, typed `dyn`);
- * math_ext, encoders_ext, block_ext (not in kube-apiserver's environment); namespace
+ * math_ext, encoders_ext, block_ext, bindings_ext (not in kube-apiserver's environment: a
+ * policy using cel.bind is rejected by v1.37 with "undeclared reference to 'cel'"); namespace
  * (containers); unknowns (partial evaluation, unused by admission).
  */
 const FILES_NOT_RUN = [
@@ -44,6 +44,7 @@ const FILES_NOT_RUN = [
   "type_deductions",
   "math_ext",
   "encoders_ext",
+  "bindings_ext",
   "block_ext",
   "namespace",
   "unknowns",

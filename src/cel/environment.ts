@@ -248,7 +248,8 @@ export function createCelEnvironment(options: CelEnvironmentOptions): CelEnviron
     variables: new Set(Object.keys(options.variables)),
     twoVarComprehensions: compareVersions(ver, v(1, 32)) >= 0,
     optionals: compareVersions(ver, v(1, 28)) >= 0,
-    bindings: true,
+    // kube-apiserver does not enable cel-go's bindings extension (environment/base.go, through 1.37).
+    bindings: false,
     features: { listsV3: compareVersions(ver, v(1, 34)) >= 0 },
   };
   const validateRegexLiterals = modern;
@@ -287,6 +288,8 @@ export function createCelEnvironment(options: CelEnvironmentOptions): CelEnviron
       const checked = inferType(parsed.expr as Expr, overloads, parsed.sourceInfo?.positions ?? {}, {
         regexLiterals: validateRegexLiterals ? compileRegex : undefined,
         homogeneous: options.homogeneousAggregateLiterals ?? true,
+        // Optional elements unwrap to their value type; stay conservative there.
+        trackDyn: !rewrite.used,
       });
       for (const i of checked.issues) errors.push(toError(i.message, i.offset));
       if (copts.expectedType !== undefined && checked.type !== "dyn" && checked.type !== copts.expectedType) {

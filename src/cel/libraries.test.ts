@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createCelEnvironment } from "./environment.ts";
 import { celValueOf, evalCel } from "./test-helpers.ts";
 
 /** [expression, expected value] — each library function with its main cases. */
@@ -23,7 +24,6 @@ const VALUE_CASES: [string, unknown][] = [
   ["[1, 2, 3].map(v, v > 1, v * 2)", [4, 6]],
   ["[1, 2, 3].filter(v, v % 2 == 1)", [1, 3]],
   ["{'a': 1, 'b': 2}.filter(k, k == 'b')", ["b"]],
-  ["cel.bind(v, 3, v * v)", 9],
   // strings extension v2
   ["'hello'.charAt(1)", "e"],
   ["'hello'.indexOf('l')", 2],
@@ -208,5 +208,33 @@ describe("CEL libraries", () => {
         "a lowercase RFC 1123 label must consist of lower case alphanumeric characters",
       ),
     ]);
+  });
+});
+
+describe("functions kube-apiserver does not offer", () => {
+  it("rejects cel.bind, as v1.37 does", () => {
+    const env = createCelEnvironment({ variables: {} });
+    const result = env.compile("cel.bind(v, 3, v * v) == 9");
+    expect(result.ok).toBe(false);
+  });
+});
+
+describe("homogeneous aggregate literals, as kube-apiserver checks them", () => {
+  const env = createCelEnvironment({ variables: { object: "dyn" } });
+  it.each([
+    ["[object.metadata.name, 'x']", "expected type 'dyn' but found 'string'"],
+    ["{'a': object.metadata.name, 'b': 'x'}", "expected type 'dyn' but found 'string'"],
+    ["['x', object.spec.containers[0].name]", "expected type 'string' but found 'dyn'"],
+  ])("rejects %s", (expression, message) => {
+    const result = env.compile(expression);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error[0]?.message).toContain(message);
+  });
+  it.each([
+    "[object.metadata.name, object.metadata.namespace]",
+    "[string(object.metadata.name), 'x']",
+    "['a'.split('/')[0], 'b']",
+  ])("accepts %s", (expression) => {
+    expect(env.compile(expression).ok).toBe(true);
   });
 });
