@@ -82,7 +82,7 @@ describe("belay export vap", () => {
       "ValidatingAdmissionPolicyBinding",
     ]);
     const binding = objects.find((o) => o.kind === "ValidatingAdmissionPolicyBinding");
-    expect((binding?.spec as { validationActions: string[] }).validationActions).toEqual(["Warn", "Audit"]);
+    expect((binding?.spec as { validationActions?: string[] } | undefined)?.validationActions).toEqual(["Warn", "Audit"]);
   });
 
   it.each([
