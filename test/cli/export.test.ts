@@ -82,7 +82,10 @@ describe("belay export vap", () => {
       "ValidatingAdmissionPolicyBinding",
     ]);
     const binding = objects.find((o) => o.kind === "ValidatingAdmissionPolicyBinding");
-    expect((binding?.spec as { validationActions?: string[] } | undefined)?.validationActions).toEqual(["Warn", "Audit"]);
+    expect((binding?.spec as { validationActions?: string[] } | undefined)?.validationActions).toEqual([
+      "Warn",
+      "Audit",
+    ]);
   });
 
   it.each([
