@@ -96,3 +96,43 @@ describe("belay export vap", () => {
     expect(await runCli(["export", "vap", ...args])).toEqual({ code: 2, stdout: "", stderr: message });
   });
 });
+
+describe("belay export vap from built-in rules", () => {
+  it("exports the templates that enforce the selected rules", async () => {
+    const result = await runCli([
+      "export",
+      "vap",
+      "--from-rules",
+      "pss-privileged,image-latest-tag,image-no-tag",
+    ]);
+    expect(result.code).toBe(0);
+    const names = parseStream(result.stdout, "out.yaml")
+      .resources.filter((r) => r.ref.kind === "ValidatingAdmissionPolicy")
+      .map((r) => r.ref.name)
+      .sort();
+    expect(names).toEqual(["disallow-latest-tag", "disallow-privileged"]);
+  });
+
+  it("rejects unknown rules and rules without a CEL form", async () => {
+    expect(await runCli(["export", "vap", "--from-rules", "nope"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'belay: unknown rule "nope" (see `belay rules list`)\n',
+    });
+    expect(await runCli(["export", "vap", "--from-rules", "liveness-probe"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'belay: no catalog template enforces "liveness-probe"\n',
+    });
+  });
+
+  it("maps only known rules to existing templates", async () => {
+    const { RULE_VAP_TEMPLATES } = await import("../../src/rules/vap-forms.ts");
+    const { RULE_IDS } = await import("../../src/rules/index.ts");
+    const { existsSync } = await import("node:fs");
+    for (const [rule, template] of Object.entries(RULE_VAP_TEMPLATES)) {
+      expect(RULE_IDS.has(rule), rule).toBe(true);
+      expect(existsSync(`policies/${template}/policy.yaml`), template).toBe(true);
+    }
+  });
+});
