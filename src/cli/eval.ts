@@ -16,6 +16,7 @@ export interface EvalFlags {
   operation: string;
   old?: string;
   subresource?: string;
+  requestResource?: string;
   user?: string;
   groups?: string[];
   params?: string[];
@@ -33,6 +34,10 @@ export function registerEval(program: Command, io: CliIO, state: { exitCode: num
     .option("--operation <op>", "CREATE, UPDATE, DELETE or CONNECT", "CREATE")
     .option("--old <file>", "the old object (UPDATE)")
     .option("--subresource <name>", "the subresource requested (e.g. status, scale, exec)")
+    .option(
+      "--request-resource <gvr>",
+      "the resource requested, GROUP/VERSION/RESOURCE or VERSION/RESOURCE (default: from the object's kind; set it for subresources such as apps/v1/deployments with --subresource scale)",
+    )
     .option("--user <name>", "request.userInfo.username")
     .option("--groups <groups>", "request.userInfo.groups (comma-separated, repeatable)", collect)
     .option("--params <path>", "param objects, file or directory (repeatable)", collect)
@@ -92,6 +97,25 @@ export async function runEval(flags: EvalFlags, io: CliIO): Promise<number> {
     ...(oldObject ? { oldObject } : {}),
     ...(flags.subresource ? { subresource: flags.subresource } : {}),
   });
+  if (flags.requestResource !== undefined) {
+    const parts = flags.requestResource.split("/");
+    if (
+      parts.length < 2 ||
+      parts.length > 3 ||
+      parts.some((p, i) => p === "" && !(parts.length === 3 && i === 0))
+    ) {
+      throw new UsageError(
+        `invalid --request-resource "${flags.requestResource}"; use GROUP/VERSION/RESOURCE, e.g. apps/v1/deployments, or v1/pods`,
+      );
+    }
+    const [group, version, resource] = parts.length === 3 ? parts : ["", ...parts];
+    request.resource = {
+      group: group as string,
+      version: version as string,
+      resource: resource as string,
+      subresource: flags.subresource ?? "",
+    };
+  }
   request.namespaceObject = namespaceObject ?? {
     apiVersion: "v1",
     kind: "Namespace",

@@ -197,3 +197,67 @@ describe("belay scan --policy", () => {
     ]);
   });
 });
+
+describe("belay eval on a subresource", () => {
+  const dir = files({
+    "policy.yaml": `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: max-replicas}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [apps], apiVersions: [v1], operations: [UPDATE], resources: [deployments, deployments/scale]}]
+  validations:
+    - expression: "object.spec.replicas <= 5"
+      message: at most 5 replicas
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: max-replicas}
+spec: {policyName: max-replicas, validationActions: [Deny]}
+`,
+    "scale.yaml":
+      "apiVersion: autoscaling/v1\nkind: Scale\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 9}\n",
+  });
+
+  it("evaluates a Scale as an update of deployments/scale", async () => {
+    const args = [
+      "eval",
+      "--policy",
+      join(dir, "policy.yaml"),
+      "--resource",
+      join(dir, "scale.yaml"),
+      "--operation",
+      "UPDATE",
+    ];
+    expect((await runCli(args)).code).toBe(0);
+    const scaled = await runCli([
+      ...args,
+      "--subresource",
+      "scale",
+      "--request-resource",
+      "apps/v1/deployments",
+    ]);
+    expect(scaled.stdout).toBe(
+      "denied (422 Invalid): ValidatingAdmissionPolicy 'max-replicas' with binding 'max-replicas' denied request: at most 5 replicas\n",
+    );
+    expect(scaled.code).toBe(1);
+  });
+
+  it("rejects a malformed --request-resource", async () => {
+    const result = await runCli([
+      "eval",
+      "--policy",
+      join(dir, "policy.yaml"),
+      "--resource",
+      join(dir, "scale.yaml"),
+      "--request-resource",
+      "deployments",
+    ]);
+    expect(result).toEqual({
+      code: 2,
+      stdout: "",
+      stderr:
+        'belay: invalid --request-resource "deployments"; use GROUP/VERSION/RESOURCE, e.g. apps/v1/deployments, or v1/pods\n',
+    });
+  });
+});
