@@ -11,6 +11,7 @@ import { registerPolicyTest } from "./policy-test.ts";
 import { registerRbac } from "./rbac.ts";
 import { registerRules } from "./rules.ts";
 import { registerScan } from "./scan.ts";
+import { registerWebhook } from "./webhook.ts";
 
 /** Build the program with every command; exposed for docs generation. */
 export function buildProgram(io: CliIO, state: { exitCode: number }): Command {
@@ -30,6 +31,7 @@ export function buildProgram(io: CliIO, state: { exitCode: number }): Command {
   registerEval(program, io, state);
   registerPolicyTest(program, io, state);
   registerExport(program, io, state);
+  registerWebhook(program, io, state);
   registerRbac(program, io, state);
   return program;
 }
