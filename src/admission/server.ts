@@ -12,7 +12,7 @@ import { createSecureContext } from "node:tls";
 import Fastify from "fastify";
 import { Counter, Histogram, Registry } from "prom-client";
 import { evaluate } from "../engine/evaluate.ts";
-import type { PolicySet } from "../engine/policies.ts";
+import type { AdmissionContext, PolicySet } from "../engine/policies.ts";
 import type { Finding } from "../findings/finding.ts";
 import { makeResource } from "../resources/parse.ts";
 import type { KubeObject } from "../resources/types.ts";
@@ -386,7 +386,7 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
       throw new HttpError(400, `invalid AdmissionReview: request.object is missing for ${review.operation}`);
     }
     checkDeadline(deadline);
-    const findings = evaluateObject(object, review.namespace, deadline);
+    const findings = evaluateObject(object, review.namespace, deadline, review);
     if (review.operation === "DELETE") {
       // Deleting a non-compliant object only makes things better: record, never block.
       return {
@@ -422,13 +422,35 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
   }
 
   /** Run the engine on one object: built-in rules, then user policies, checking the deadline between. */
-  function evaluateObject(object: KubeObject, namespace: string, deadline: number): Finding[] {
+  function evaluateObject(
+    object: KubeObject,
+    namespace: string,
+    deadline: number,
+    review?: ReviewRequest,
+  ): Finding[] {
     const resource = makeResource(withNamespace(object, namespace));
     const base = { pssVersion: cfg.pssVersion, knownRuleIds: RULE_IDS };
     const findings = evaluate([resource], { ...base, rules: cfg.rules });
     checkDeadline(deadline);
     if (cfg.policies && cfg.policies.policies.length > 0) {
-      findings.push(...evaluate([resource], { ...base, rules: [], policies: cfg.policies }));
+      // User policies see the real request: operation, old object, user, subresource.
+      const admission: AdmissionContext | undefined = review
+        ? {
+            operation: review.operation,
+            oldObject: review.oldObject,
+            user: review.userInfo,
+            resource: { ...review.resource, subresource: review.subResource },
+            dryRun: review.dryRun,
+          }
+        : undefined;
+      findings.push(
+        ...evaluate([resource], {
+          ...base,
+          rules: [],
+          policies: cfg.policies,
+          ...(admission ? { admission } : {}),
+        }),
+      );
       checkDeadline(deadline);
     }
     return findings;

@@ -10,7 +10,7 @@ import { EXCEPTION_EXPIRED } from "../rules/meta/exception-expired.ts";
 import type { PssVersion, Rule } from "../rules/rule.ts";
 import { makeRuleContext } from "./context.ts";
 import { makeFinding } from "./make-finding.ts";
-import { type PolicySet, policyFindings } from "./policies.ts";
+import { type AdmissionContext, type PolicySet, policyFindings } from "./policies.ts";
 
 /** How to evaluate. */
 export interface EvaluateOptions {
@@ -26,6 +26,8 @@ export interface EvaluateOptions {
   showPassed?: boolean;
   /** User ValidatingAdmissionPolicies, evaluated on every resource beside the rules. */
   policies?: PolicySet;
+  /** The real admission request around the (single) resource, for policies (the webhook). */
+  admission?: AdmissionContext;
 }
 
 /**
@@ -39,7 +41,8 @@ export function evaluate(resources: readonly Resource[], options: EvaluateOption
   const findings: Finding[] = [];
   const namespaces = new Map(context.byKind("Namespace").map((r) => [r.ref.name, r.object]));
   for (const resource of resources) {
-    if (options.policies) findings.push(...policyFindings(resource, options.policies, namespaces));
+    if (options.policies)
+      findings.push(...policyFindings(resource, options.policies, namespaces, options.admission));
     const ignore = readIgnoreAnnotation(resource.object, options.knownRuleIds);
     const ignored = ignore?.valid ? new Set(ignore.ruleIds) : undefined;
     for (const rule of options.rules) {

@@ -6,10 +6,13 @@
 import { type CelEnvironment, createCelEnvironment, type K8sVersion, VAP_VARIABLES } from "../cel/index.ts";
 import { type Finding, type InputError, isSeverity, type Status } from "../findings/finding.ts";
 import {
+  type AdmissionRequest,
   type CompiledPolicy,
   compilePolicies,
   evaluateAdmission,
+  type Operation,
   parsePolicies,
+  type RequestUser,
   requestForObject,
   type ValidatingAdmissionPolicy,
   type ValidatingAdmissionPolicyBinding,
@@ -81,7 +84,23 @@ export function policyMeta(policy: ValidatingAdmissionPolicy): RuleMeta {
 }
 
 /**
- * Findings of the policy set on one resource, evaluated as a CREATE request. The namespace
+ * The admission request around the evaluated object, when there is a real one (the webhook).
+ * Without it, objects are evaluated as a CREATE by an anonymous user.
+ */
+export interface AdmissionContext {
+  operation: Operation;
+  oldObject?: KubeObject | null;
+  /** The request's Namespace, when the caller knows it (else the one the API server would create). */
+  namespaceObject?: KubeObject | null;
+  user?: RequestUser;
+  /** The requested resource, when it differs from the object's kind (subresources). */
+  resource?: AdmissionRequest["resource"];
+  dryRun?: boolean;
+}
+
+/**
+ * Findings of the policy set on one resource, evaluated as a CREATE request (or as the
+ * given admission request). The namespace
  * object comes from the scanned resources, or is the one the API server would create (with
  * its `kubernetes.io/metadata.name` label). Never throws.
  */
@@ -89,16 +108,26 @@ export function policyFindings(
   resource: Resource,
   set: PolicySet,
   namespaces: ReadonlyMap<string, KubeObject>,
+  admission?: AdmissionContext,
 ): Finding[] {
-  if (POLICY_KINDS.has(resource.ref.kind)) return [];
+  if (POLICY_KINDS.has(resource.ref.kind) && !admission) return [];
   const namespace = resource.ref.namespace ?? "default";
-  const namespaceObject = namespaces.get(namespace) ?? {
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: { name: namespace, labels: { "kubernetes.io/metadata.name": namespace } },
-  };
-  const request = requestForObject(resource.object, "CREATE", { namespaceObject });
-  const decision = evaluateAdmission(set.env, set.policies, set.bindings, request, set.params);
+  const namespaceObject = admission?.namespaceObject ??
+    namespaces.get(namespace) ?? {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: namespace, labels: { "kubernetes.io/metadata.name": namespace } },
+    };
+  const request = requestForObject(resource.object, admission?.operation ?? "CREATE", {
+    namespaceObject,
+    ...(admission?.oldObject ? { oldObject: admission.oldObject } : {}),
+    ...(admission?.resource?.subresource ? { subresource: admission.resource.subresource } : {}),
+  });
+  if (admission?.resource) request.resource = admission.resource;
+  const decision = evaluateAdmission(set.env, set.policies, set.bindings, request, set.params, {
+    ...(admission?.user ? { user: admission.user } : {}),
+    ...(admission?.dryRun !== undefined ? { dryRun: admission.dryRun } : {}),
+  });
   const findings: Finding[] = [];
   for (const violation of decision.violations) {
     const meta = set.metas.get(violation.policy) ?? {

@@ -173,6 +173,30 @@ spec:
     namespaceSelector:
       matchLabels:
         kubernetes.io/metadata.name: policed
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: team-label-is-immutable
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["pods"]}
+  validations:
+    - expression: "oldObject.metadata.?labels.?team == object.metadata.?labels.?team || 'system:masters' in request.userInfo.groups"
+      messageExpression: "'only admins may change the team label; ' + request.userInfo.username + ' may not'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: team-label-is-immutable
+spec:
+  policyName: team-label-is-immutable
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels:
+        kubernetes.io/metadata.name: policed
 `;
 
 describe("belay webhook", () => {
@@ -290,6 +314,28 @@ describe("belay webhook", () => {
     expect(answer.response.allowed).toBe(false);
     expect((answer.response.status as { message: string }).message).toContain("[require-team-label]");
     expect((answer.response.status as { message: string }).message).toContain("pods must have a team label");
+  });
+
+  it("gives user policies the real request: operation, old object and user", async () => {
+    const labelled = (team: string) => ({
+      ...pod("web"),
+      metadata: { name: "web", namespace: "policed", labels: { team } },
+    });
+    const change = review("UPDATE", labelled("b"), { namespace: "policed", oldObject: labelled("a") });
+    const answer = await validate(change);
+    expect(answer.response.allowed).toBe(false);
+    expect((answer.response.status as { message: string }).message).toContain(
+      "only admins may change the team label; alice may not",
+    );
+    const admin = await validate({
+      ...change,
+      request: { ...change.request, userInfo: { username: "root", groups: ["system:masters"] } },
+    });
+    expect(admin.response.allowed).toBe(true);
+    const same = await validate(
+      review("UPDATE", labelled("a"), { namespace: "policed", oldObject: labelled("a") }),
+    );
+    expect(same.response.allowed).toBe(true);
   });
 
   it("logs DELETE (with the old object's findings) and CONNECT without blocking", async () => {
