@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
+import { registerAudit } from "./audit.ts";
 import { registerEval } from "./eval.ts";
 import { registerExport } from "./export.ts";
 import { type CliIO, EXIT, processIO, UsageError } from "./io.ts";
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIO, state: { exitCode: number }): Command {
   registerPolicyTest(program, io, state);
   registerExport(program, io, state);
   registerWebhook(program, io, state);
+  registerAudit(program, io, state);
   registerRbac(program, io, state);
   return program;
 }
