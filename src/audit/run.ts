@@ -211,6 +211,12 @@ async function namespacesToAudit(
         object,
       }))
       .filter((n) => n.name !== "")
+      .filter((n) => {
+        // A namespace being deleted accepts no new objects (no report) and is going away.
+        const terminating = (n.object.status as { phase?: unknown } | undefined)?.phase === "Terminating";
+        if (terminating) warnings.push(`namespace "${n.name}" is being deleted; not audited`);
+        return !terminating;
+      })
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   );
 }
