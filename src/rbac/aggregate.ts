@@ -167,6 +167,9 @@ export function aggregateClusterRoles(roles: readonly RbacRole[]): AggregationRe
             seen.add(id);
             rules.push(rule);
           }
+      // The controller applies the aggregated rules with server-side apply; with no matching
+      // role it applies no rules field at all, so the rules as written stay (seen on 1.37).
+      if (rules.length === 0) rules.push(...role.rules);
       const before = current.get(role.name) ?? [];
       if (
         before.length !== rules.length ||

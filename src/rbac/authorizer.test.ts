@@ -70,6 +70,20 @@ roleRef: {kind: Role, name: base-a}
 subjects: [{kind: User, name: dave}]
 `;
 
+describe("aggregation with no matching role", () => {
+  it("keeps the rules as written, as the controller's server-side apply does (seen on 1.37)", () => {
+    const idx = index(`
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: lonely}
+aggregationRule:
+  clusterRoleSelectors: [{matchLabels: {nobody: "has-this"}}]
+rules: [{apiGroups: [""], resources: [nodes/proxy], verbs: [get]}]
+`);
+    expect(idx.roles.get("ClusterRole/lonely")?.rules.map((r) => r.resources)).toEqual([["nodes/proxy"]]);
+  });
+});
+
 describe("RbacIndex", () => {
   const idx = index(WORLD);
   const get = (ns: string) => resourceRequest({ verb: "get", resource: "pods", namespace: ns });

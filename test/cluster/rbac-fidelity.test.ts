@@ -31,7 +31,12 @@ import { generateQuestions, generateWorld, type Question, type World } from "../
 import { mapLimit, type RawClient, rawClient } from "./pss-support.ts";
 import { adminKubeConfig, describeCluster } from "./shared.ts";
 
-const SEED = Number(process.env.BELAY_RBAC_SEED ?? Math.floor(Math.random() * 2 ** 31));
+// CI runs a fixed seed (the one that found the aggregation-without-match difference) so a
+// landing is reproducible; elsewhere every run explores a new world.
+const SEED = Number(
+  process.env.BELAY_RBAC_SEED ??
+    (process.env.CI === "true" ? 699919381 : Math.floor(Math.random() * 2 ** 31)),
+);
 const QUESTIONS = Number(process.env.BELAY_RBAC_QUESTIONS ?? 6000);
 const CONCURRENCY = 24;
 const RBAC = "/apis/rbac.authorization.k8s.io/v1";
