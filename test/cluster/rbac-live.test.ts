@@ -3,6 +3,9 @@
  * with paging, aggregated ClusterRoles as the controller wrote them, and answers match
  * what the API server says through impersonation (kubectl auth can-i's mechanism).
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { runCli } from "../helpers.ts";
 import { mapLimit, type RawClient, rawClient } from "./pss-support.ts";
@@ -145,6 +148,67 @@ describeCluster("belay rbac, live", () => {
         resource: expect.objectContaining({ name: `${namespace}-exec` }),
       }),
     );
+  });
+
+  it("diffs a live context against manifests: exactly the added grant shows", async () => {
+    // The live RBAC objects, written as manifests, plus one more binding.
+    const dir = mkdtempSync(join(tmpdir(), "belay-rbac-diff-"));
+    const docs: string[] = [];
+    for (const path of [
+      `${RBAC}/clusterroles`,
+      `${RBAC}/clusterrolebindings`,
+      `${RBAC}/roles`,
+      `${RBAC}/rolebindings`,
+    ]) {
+      const list = JSON.parse((await client.send("GET", path)).body) as {
+        kind: string;
+        items: Record<string, unknown>[];
+      };
+      const kind = list.kind.replace(/List$/, "");
+      for (const item of list.items)
+        docs.push(JSON.stringify({ apiVersion: "rbac.authorization.k8s.io/v1", kind, ...item }));
+    }
+    docs.push(
+      JSON.stringify({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: `${namespace}-zed-secrets` },
+        roleRef: {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "ClusterRole",
+          name: `${namespace}-secret-reader`,
+        },
+        subjects: [{ kind: "User", name: "zed", apiGroup: "rbac.authorization.k8s.io" }],
+      }),
+      JSON.stringify({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: `${namespace}-secret-reader` },
+        rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"] }],
+      }),
+    );
+    writeFileSync(join(dir, "rbac.yaml"), docs.join("\n---\n"));
+    const r = await runCli(["rbac", "diff", "context:belay-test", dir, "-o", "json"], { env: env() });
+    expect(r.stderr).toBe("");
+    const { changes } = JSON.parse(r.stdout) as {
+      changes: {
+        kind: string;
+        name: string;
+        scope: string;
+        added: { resources?: string[]; verbs: string[] }[];
+        removed: unknown[];
+      }[];
+    };
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({ kind: "User", name: "zed", scope: "", removed: [] });
+    expect(changes[0]?.added.map((rule) => [rule.resources, rule.verbs])).toEqual([[["secrets"], ["get"]]]);
+    expect(r.code).toBe(1);
+    const same = await runCli(["rbac", "diff", "context:belay-test", "context:belay-test", "-o", "json"], {
+      env: env(),
+    });
+    expect(JSON.parse(same.stdout)).toEqual({ changes: [] });
+    expect(same.code).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("fails clearly on an unknown context", async () => {
