@@ -14,10 +14,11 @@
  *   subresource, `*\/scale` the scale subresource of any resource; then resourceNames.
  * - matchPolicy Equivalent retries the rules with the resources served from the same storage
  *   (see {@link EquivalentResourceMapper}); the matched resource and kind are returned.
- * - label selectors are evaluated with the shared matcher in rules/hardening/lib/selectors.ts.
+ * - label selectors are evaluated with the shared matcher in resources/selectors.ts.
  */
+
+import { isEmptySelector, matchesLabelSelector } from "../../resources/selectors.ts";
 import type { KubeObject } from "../../resources/types.ts";
-import { isEmptySelector, matchesLabelSelector } from "../../rules/hardening/lib/selectors.ts";
 import type {
   AdmissionRequest,
   GroupVersionKind,

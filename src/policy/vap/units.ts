@@ -6,8 +6,9 @@
  * (policy, binding, param) to evaluate, plus the configuration errors the API server turns
  * into denials under the policy's failurePolicy.
  */
+
+import { matchesLabelSelector } from "../../resources/selectors.ts";
 import type { KubeObject } from "../../resources/types.ts";
-import { matchesLabelSelector } from "../../rules/hardening/lib/selectors.ts";
 import { bindingMatches, isExemptRequest, type MatchOptions, policyMatches } from "./match.ts";
 import { BUILTIN_KINDS, guessResource, type KindResolution, parseApiVersion } from "./request.ts";
 import type {

@@ -6,6 +6,7 @@ import { makeRuleContext } from "../../engine/context.ts";
 import { CIS_CONTROLS, MITRE_TECHNIQUES, NIST_SECTIONS, NSA_SECTIONS } from "../../findings/frameworks.ts";
 import { parseStream } from "../../resources/parse.ts";
 import { formatPath, getPath } from "../../resources/path.ts";
+import { isEmptySelector, matchesLabelSelector, matchesServiceSelector } from "../../resources/selectors.ts";
 import type { KubeObject, Resource } from "../../resources/types.ts";
 import type { Rule } from "../rule.ts";
 import { normalizeCapability } from "./dangerous-capabilities.ts";
@@ -21,7 +22,6 @@ import {
 import { normalizeHostPath } from "./lib/host-paths.ts";
 import { parseImageRef } from "./lib/images.ts";
 import { effectivePolicyTypes } from "./lib/netpol.ts";
-import { isEmptySelector, matchesLabelSelector, matchesServiceSelector } from "./lib/selectors.ts";
 import { configMapCredentialFinding } from "./secrets-in-configmap.ts";
 import { envCredentialFinding } from "./secrets-in-env.ts";
 

@@ -12,10 +12,11 @@
  * say) keep it a default deny. Each missing direction is one violation, at
  * `metadata.name`.
  */
+
+import { isEmptySelector } from "../../resources/selectors.ts";
 import { defineRule, type Rule, type Violation } from "../rule.ts";
 import { networkPoliciesIn } from "./lib/netpol.ts";
 import { asArray, isObject } from "./lib/objects.ts";
-import { isEmptySelector } from "./lib/selectors.ts";
 
 const ANYWHERE = new Set(["0.0.0.0/0", "::/0"]);
 

@@ -10,12 +10,12 @@
  */
 
 import type { ContainerRef } from "../../resources/pod-spec.ts";
+import { matchesServiceSelector } from "../../resources/selectors.ts";
 import { containerLabel, containersOf, podRule } from "../pod-rule.ts";
 import type { Rule, Violation } from "../rule.ts";
 import { byNamespace } from "./lib/memo.ts";
 import { asArray, asObject, isObject, labelsOf, namespaceKey } from "./lib/objects.ts";
 import { isRunToCompletion } from "./lib/pods.ts";
-import { matchesServiceSelector } from "./lib/selectors.ts";
 
 /** Containers that serve traffic should have a readiness probe (advice). */
 export const readinessProbe: Rule = podRule(

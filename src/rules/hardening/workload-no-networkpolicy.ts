@@ -9,12 +9,13 @@
  * to policies without one. Pods with `hostNetwork: true` are skipped (NetworkPolicies do not
  * apply to them).
  */
+
+import { matchesLabelSelector } from "../../resources/selectors.ts";
 import { podRule } from "../pod-rule.ts";
 import type { Rule } from "../rule.ts";
 import { networkPoliciesIn } from "./lib/netpol.ts";
 import { labelsOf, namespaceKey } from "./lib/objects.ts";
 import { podsLabel, specOf } from "./lib/pods.ts";
-import { matchesLabelSelector } from "./lib/selectors.ts";
 
 /** Every workload's pods must be selected by a NetworkPolicy. */
 export const workloadNoNetworkpolicy: Rule = podRule(

@@ -3,7 +3,13 @@
  * (k8s.io/apimachinery/pkg/apis/meta/v1 LabelSelectorAsSelector), for rules that relate
  * objects: a NetworkPolicy's podSelector, a Service's selector.
  */
-import { asArray, isObject } from "./objects.ts";
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function asArray(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : [];
+}
 
 /**
  * Whether a `metav1.LabelSelector` (`matchLabels` + `matchExpressions`) selects `labels`.
