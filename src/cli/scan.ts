@@ -1,66 +1,38 @@
 /**
  * `belay scan`: check manifests, Helm charts and Kustomize output before they reach a cluster.
  */
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { evaluate } from "../engine/evaluate.ts";
 import { loadPolicySet, type PolicySet } from "../engine/policies.ts";
 import { buildReport } from "../engine/report.ts";
-import { atOrAbove, type InputError, isSeverity, SEVERITIES, type Severity } from "../findings/finding.ts";
-import { OUTPUT_FORMATS, type OutputFormat, render } from "../output/index.ts";
-import { parseExceptions, type RuleException } from "../policy/exceptions.ts";
+import { atOrAbove, type InputError, type Severity } from "../findings/finding.ts";
+import { render } from "../output/index.ts";
 import type { Resource } from "../resources/types.ts";
-import {
-  ENGINE_RULE_METAS,
-  PROFILES,
-  type Profile,
-  parsePssVersion,
-  RULE_IDS,
-  selectRules,
-} from "../rules/index.ts";
+import { ENGINE_RULE_METAS, RULE_IDS } from "../rules/index.ts";
 import { loadPaths } from "../sources/files.ts";
 import { renderHelm, renderKustomize } from "../sources/render.ts";
 import { VERSION } from "../version.ts";
-import { type CliIO, collect, EXIT, splitList, UsageError } from "./io.ts";
+import { addEvaluationOptions, type EvaluationFlags, resolveEvaluation } from "./evaluation-flags.ts";
+import { type CliIO, collect, EXIT, UsageError } from "./io.ts";
 
 /** Parsed `scan` flags. */
-export interface ScanFlags {
-  output: string;
-  profile?: string[];
-  rules?: string[];
-  skipRules?: string[];
-  pssVersion: string;
-  failOn: string;
-  showPassed?: boolean;
-  exceptions?: string;
+export interface ScanFlags extends EvaluationFlags {
   helm?: string[];
   values?: string[];
   set?: string[];
   kustomize?: string[];
   policy?: string[];
-  color?: boolean;
 }
 
 /** Register `scan` on the program; the action sets `state.exitCode`. */
 export function registerScan(program: Command, io: CliIO, state: { exitCode: number }): void {
-  program
+  const command = program
     .command("scan")
     .description(
       "Scan Kubernetes manifests (files, directories, - for stdin, Helm charts, Kustomize) for security problems",
     )
-    .argument("[paths...]", "files or directories (.yaml, .yml, .json, recursive), or - for stdin")
-    .option("-o, --output <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`, "table")
-    .option("--profile <profile>", `rule set: ${PROFILES.join(", ")} (repeatable; default all)`, collect)
-    .option("--rules <ids>", "run only these rules (comma-separated, repeatable)", collect)
-    .option("--skip-rules <ids>", "leave out these rules (comma-separated, repeatable)", collect)
-    .option("--pss-version <version>", "Pod Security Standards version: v1.0 … v1.N or latest", "latest")
-    .option(
-      "--fail-on <severity>",
-      `exit 1 when a failing finding is at or above: ${SEVERITIES.join(", ")}`,
-      "low",
-    )
-    .option("--show-passed", "also list passed and suppressed checks")
-    .option("--exceptions <file>", "exceptions file (rules, resources, reason, owner, expiry)")
+    .argument("[paths...]", "files or directories (.yaml, .yml, .json, recursive), or - for stdin");
+  addEvaluationOptions(command)
     .option("--helm <chart>", "render a Helm chart with `helm template` and scan it (repeatable)", collect)
     .option("--values <file>", "Helm values file (repeatable)", collect)
     .option("--set <key=value>", "Helm value (repeatable)", collect)
@@ -70,7 +42,6 @@ export function registerScan(program: Command, io: CliIO, state: { exitCode: num
       "ValidatingAdmissionPolicy + binding YAML (file or directory, with their param objects) to evaluate beside the rules (repeatable)",
       collect,
     )
-    .option("--no-color", "disable colour in table output")
     .action(async (paths: string[], flags: ScanFlags) => {
       state.exitCode = await runScan(paths, flags, io);
     });
@@ -78,20 +49,7 @@ export function registerScan(program: Command, io: CliIO, state: { exitCode: num
 
 /** Run a scan and print it. Returns the exit code (0, 1 or 2); throws UsageError for bad flags. */
 export async function runScan(paths: string[], flags: ScanFlags, io: CliIO): Promise<number> {
-  const format = flags.output as OutputFormat;
-  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`unknown output format "${flags.output}"; use one of ${OUTPUT_FORMATS.join(", ")}`);
-  }
-  const failOn = flags.failOn;
-  if (!isSeverity(failOn))
-    throw new UsageError(`unknown severity "${failOn}" for --fail-on; use one of ${SEVERITIES.join(", ")}`);
-  const pssVersion = parsePssVersion(flags.pssVersion);
-  if (pssVersion === undefined)
-    throw new UsageError(`invalid --pss-version "${flags.pssVersion}"; use v1.0 … v1.N or latest`);
-  const profiles = splitList(flags.profile);
-  const badProfile = profiles.find((p) => !(PROFILES as readonly string[]).includes(p));
-  if (badProfile !== undefined)
-    throw new UsageError(`unknown profile "${badProfile}"; use one of ${PROFILES.join(", ")}`);
+  const { format, failOn, pssVersion, rules, exceptions } = await resolveEvaluation(flags);
   if ((flags.values?.length || flags.set?.length) && !flags.helm?.length) {
     throw new UsageError("--values and --set apply to a Helm chart; add --helm CHART");
   }
@@ -99,30 +57,6 @@ export async function runScan(paths: string[], flags: ScanFlags, io: CliIO): Pro
     throw new UsageError(
       "no input: give files or directories to scan, - for stdin, --helm CHART or --kustomize DIR",
     );
-  }
-  const only = splitList(flags.rules);
-  const selection = selectRules({
-    profiles: profiles.length > 0 ? (profiles as Profile[]) : ["all"],
-    ...(only.length > 0 ? { only } : {}),
-    skip: splitList(flags.skipRules),
-    pssVersion,
-  });
-  if (!selection.ok) throw new UsageError(selection.error.message);
-
-  let exceptions: RuleException[] = [];
-  if (flags.exceptions !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(flags.exceptions, "utf8");
-    } catch (e) {
-      throw new UsageError(`cannot read exceptions file ${flags.exceptions}: ${(e as Error).message}`);
-    }
-    const parsed = parseExceptions(text, flags.exceptions, RULE_IDS);
-    if (!parsed.ok)
-      throw new UsageError(
-        [parsed.error.message, ...(parsed.error.details ?? []).map((d) => `  ${d}`)].join("\n"),
-      );
-    exceptions = parsed.value;
   }
 
   const resources: Resource[] = [];
@@ -153,7 +87,6 @@ export async function runScan(paths: string[], flags: ScanFlags, io: CliIO): Pro
     policies = loadedPolicies.set;
   }
 
-  const rules = selection.value;
   const findings = evaluate(resources, {
     rules,
     pssVersion,
