@@ -79,7 +79,7 @@ export async function runAudit(flags: AuditFlags, io: CliIO): Promise<number> {
 
   let exitCode: number = EXIT.clean;
   for (const context of contexts) {
-    const kc = loadKubeConfig(io.env, context);
+    const kc = await loadKubeConfig(io.env, context);
     if (!kc.ok) throw new UsageError(kc.error.message);
     const client = makeKubeClient(kc.value);
     try {

@@ -3,7 +3,7 @@
  * current kubeconfig context, answering as the API server's authorizer does (src/rbac).
  * This file is the edge: it reads files and clusters, the core never does.
  */
-import { KubeConfig, RbacAuthorizationV1Api, VersionApi } from "@kubernetes/client-node";
+
 import type { Command } from "commander";
 import { evaluate } from "../engine/evaluate.ts";
 import { buildReport } from "../engine/report.ts";
@@ -399,6 +399,8 @@ async function loadState(flags: SourceFlags, io: CliIO): Promise<State> {
 const LIVE_KINDS = ["ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding"] as const;
 
 async function loadLive(context: string | undefined, io: CliIO): Promise<State> {
+  // Loaded on use: the client library costs ~60 MB and startup time that offline runs never need.
+  const { KubeConfig, RbacAuthorizationV1Api, VersionApi } = await import("@kubernetes/client-node");
   const kc = new KubeConfig();
   try {
     const path = io.env.KUBECONFIG?.split(":").find((p) => p !== "");

@@ -6,7 +6,7 @@
  * plugins). This is an edge module: the core never imports it.
  */
 import { Agent, request } from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { appError, err, ok, type Result } from "../result.ts";
 
 /** A response: status and parsed JSON body (undefined when the body is not JSON). */
@@ -29,10 +29,12 @@ export interface KubeClient {
 
 /**
  * Load the kubeconfig the way kubectl does (`$KUBECONFIG`'s first file, else ~/.kube/config
- * or in-cluster) and select `context` (default: the current one). Never throws: an unreadable
+ * or in-cluster) and select `context` (default: the current one). Never rejects: an unreadable
  * kubeconfig or an unknown context is a `usage` error.
  */
-export function loadKubeConfig(env: NodeJS.ProcessEnv, context?: string): Result<KubeConfig> {
+export async function loadKubeConfig(env: NodeJS.ProcessEnv, context?: string): Promise<Result<KubeConfig>> {
+  // Loaded on use: the client library costs ~60 MB and startup time that scan never needs.
+  const { KubeConfig } = await import("@kubernetes/client-node");
   const kc = new KubeConfig();
   try {
     const path = env.KUBECONFIG?.split(":").find((p) => p !== "");
