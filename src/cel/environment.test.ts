@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createCelEnvironment, VAP_VARIABLES } from "./environment.ts";
 import { createCostBudget, MAX_MESSAGE_EXPRESSION_LENGTH, truncateMessage } from "./index.ts";
 import type { AuthzAttributes, CelAuthorizer } from "./lib/authz.ts";
-import { parseK8sVersion, v } from "./version.ts";
+import { LATEST_K8S_VERSION, parseK8sVersion, v } from "./version.ts";
 
 const pod = {
   apiVersion: "v1",
@@ -110,17 +110,30 @@ describe("createCelEnvironment / compile / evaluate", () => {
     if (!c.ok) return;
     const act = env.activation(
       { object: pod },
-      { authorizer, requestResource: { group: "", resource: "pods", namespace: "ns" } },
+      {
+        authorizer,
+        authorizerUser: { name: "alice", groups: ["dev", "system:authenticated"] },
+        requestResource: { group: "", resource: "pods", namespace: "ns" },
+      },
     );
     // Three checks cost 3 × 350,000: over the per-expression limit, as in kube-apiserver.
     expect(c.value.evaluate(act)).toMatchObject({ kind: "error", code: "cost-limit" });
     seen.length = 0;
     const r = c.value.evaluate(act, { costLimit: 5_000_000 });
     expect(r).toMatchObject({ kind: "value", value: true });
+    const alice = { name: "alice", groups: ["dev", "system:authenticated"] };
     expect(seen).toEqual([
-      { group: "apps", resource: "deployments", namespace: "ns", name: "d", verb: "get" },
-      { path: "/healthz", verb: "post", user: "system:serviceaccount:ns:sa" },
-      { group: "", resource: "pods", namespace: "ns", verb: "get" },
+      { group: "apps", resource: "deployments", namespace: "ns", name: "d", verb: "get", user: alice },
+      {
+        path: "/healthz",
+        verb: "post",
+        // ServiceAccountInfo.UserInfo: the two service account groups only (no system:authenticated).
+        user: {
+          name: "system:serviceaccount:ns:sa",
+          groups: ["system:serviceaccounts", "system:serviceaccounts:ns"],
+        },
+      },
+      { group: "", resource: "pods", namespace: "ns", verb: "get", user: alice },
     ]);
     // Each check costs 350,000 as in Kubernetes' cost estimator.
     expect(r.cost).toBeGreaterThan(3 * 350_000);
@@ -159,6 +172,7 @@ describe("--k8s-version gating", () => {
     ["semver('1.0.0').major() == 1", "1.32", "1.33"],
     ["lists.range(2).size() == 2", "1.33", "1.34"],
     ["[1].first().hasValue()", "1.33", "1.34"],
+    ["[1, 2].includes(2)", "1.36", "1.37"],
   ])("%s is unavailable at %s and available from %s", (expr, before, from) => {
     const older = createCelEnvironment({ k8sVersion: okVersion(before), variables: {} }).compile(expr);
     expect(older.ok).toBe(false);
@@ -182,6 +196,46 @@ describe("--k8s-version gating", () => {
     expect(newer.ok).toBe(false);
     const older = createCelEnvironment({ k8sVersion: v(1, 28), variables: {} }).compile("'a'.matches('[')");
     expect(older.ok && older.value.evaluate({})).toMatchObject({ kind: "error", code: "runtime" });
+  });
+
+  it("includes (lists library v1, 1.37) finds an equal element, or compares a non-list target", () => {
+    const env37 = createCelEnvironment({ k8sVersion: v(1, 37), variables: { object: "dyn" } });
+    const run = (expr: string) => {
+      const c = env37.compile(expr);
+      return c.ok ? c.value.evaluate({ object: { tags: ["a", "b"], n: 3 } }) : c.error;
+    };
+    expect(run("object.tags.includes('b') && !object.tags.includes('c')")).toMatchObject({ value: true });
+    expect(
+      run("[1, 2].includes(2.0) && 'model-a'.includes('model-a') && !'model-a'.includes('model')"),
+    ).toMatchObject({ value: true });
+    expect(run("object.n.includes(3) && ![[1]].includes([2])")).toMatchObject({ value: true });
+  });
+
+  it("new expressions get the previous release's environment, as kube-apiserver checks them at creation", () => {
+    const created = createCelEnvironment({ k8sVersion: v(1, 37), variables: {}, expressions: "new" });
+    const r = created.compile("[1].includes(1)");
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.error[0]?.message).toBe(
+        "undeclared reference to 'includes': available from Kubernetes 1.38 for new expressions (introduced in 1.37; kube-apiserver checks new expressions against the previous release's environment)",
+      );
+    expect(created.k8sVersion).toEqual(v(1, 37));
+    // 1.36's environment has everything up to 1.34's lists v3.
+    expect(created.compile("lists.range(2).size() == 2").ok).toBe(true);
+    expect(
+      createCelEnvironment({ k8sVersion: v(1, 34), variables: {}, expressions: "new" }).compile(
+        "lists.range(1)",
+      ).ok,
+    ).toBe(false);
+  });
+
+  it("defaults to the newest modelled release and refuses newer ones", () => {
+    expect(LATEST_K8S_VERSION).toEqual(v(1, 37));
+    expect(createCelEnvironment({ variables: {} }).k8sVersion).toEqual(v(1, 37));
+    expect(parseK8sVersion("1.38")).toEqual({
+      ok: false,
+      error: `Kubernetes version "1.38" is newer than belay's CEL environment: 1.37 is the newest modelled`,
+    });
   });
 
   it("parses versions", () => {

@@ -24,11 +24,18 @@ import {
   setUintFactory,
   type VarSource,
 } from "./interpreter.ts";
-import type { CelAuthorizer } from "./lib/authz.ts";
+import type { AuthzUser, CelAuthorizer } from "./lib/authz.ts";
 import { allOverloads } from "./libraries.ts";
 import { rewriteOptionalSyntax } from "./optional-syntax.ts";
-import { fromCel, type JsValue, toCel, type Val, type ValOrErr } from "./values.ts";
-import { compareVersions, formatVersion, type K8sVersion, LATEST_K8S_VERSION, v } from "./version.ts";
+import { fromCel, type JsValue, toCelShared, type Val, type ValOrErr } from "./values.ts";
+import {
+  compareVersions,
+  formatVersion,
+  type K8sVersion,
+  LATEST_K8S_VERSION,
+  OLDEST_K8S_VERSION,
+  v,
+} from "./version.ts";
 
 setUintFactory((x) => celUint(x) as unknown as Val);
 
@@ -57,6 +64,13 @@ export interface CelEnvironmentOptions {
   perCallCostLimit?: number;
   /** Reject mixed-type list/map literals, as kube-apiserver does (default true). */
   homogeneousAggregateLiterals?: boolean;
+  /**
+   * Which of kube-apiserver's two environments (environment.go EnvSet): `stored` (default)
+   * has everything of `k8sVersion`, as the API server evaluates stored policies; `new` is the
+   * one it checks new or changed expressions against at creation, that of the previous
+   * release (the minimum compatibility version, so that a rollback can still run them).
+   */
+  expressions?: "new" | "stored";
 }
 
 /** A compile error with its position in the expression (1-based line and column). */
@@ -119,6 +133,8 @@ export interface ActivationOptions {
   lazyVariables?: Readonly<Record<string, CompiledExpression>>;
   /** Backs `authorizer` and `authorizer.requestResource`. */
   authorizer?: CelAuthorizer;
+  /** Who `authorizer` checks run as (the request's `userInfo`); default the empty user. */
+  authorizerUser?: AuthzUser;
   /** The request's resource for `authorizer.requestResource`. */
   requestResource?: {
     group: string;
@@ -214,6 +230,12 @@ function lineCol(src: string, offset: number): { line: number; column: number } 
   return { line, column: col };
 }
 
+/** `1.37`, or for new expressions `1.38 for new expressions (introduced in 1.37; …)`. */
+function availableFrom(since: K8sVersion, isNew: boolean): string {
+  if (!isNew) return formatVersion(since);
+  return `${formatVersion(v(since.major, since.minor + 1))} for new expressions (introduced in ${formatVersion(since)}; kube-apiserver checks new expressions against the previous release's environment)`;
+}
+
 function available(o: Overload, ver: K8sVersion): boolean {
   return compareVersions(ver, o.since) >= 0 && (o.until === undefined || compareVersions(ver, o.until) < 0);
 }
@@ -223,7 +245,11 @@ function available(o: Overload, ver: K8sVersion): boolean {
  * `k8sVersion`. Never throws.
  */
 export function createCelEnvironment(options: CelEnvironmentOptions): CelEnvironment {
-  const ver = options.k8sVersion ?? LATEST_K8S_VERSION;
+  const server = options.k8sVersion ?? LATEST_K8S_VERSION;
+  const isNew = options.expressions === "new" && compareVersions(server, OLDEST_K8S_VERSION) > 0;
+  // Libraries are filtered by the environment's compatibility version: the release before the
+  // server's for new expressions (DefaultCompatibilityVersion = binary minor - 1).
+  const ver = isNew ? v(server.major, server.minor - 1) : server;
   const perCall = options.perCallCostLimit ?? PER_CALL_COST_LIMIT;
   const overloads = new Map<string, Overload[]>();
   const later = new Map<string, string>();
@@ -233,12 +259,12 @@ export function createCelEnvironment(options: CelEnvironmentOptions): CelEnviron
       l.push(o);
       overloads.set(o.name, l);
     } else if (compareVersions(ver, o.since) < 0 && !later.has(o.name)) {
-      later.set(o.name, formatVersion(o.since));
+      later.set(o.name, availableFrom(o.since, isNew));
     }
   }
   const modern = compareVersions(ver, v(1, 29)) >= 0;
   const stdNames = new Set([...STD_NAMES].filter((n) => modern || !STRINGS_V2_ONLY.has(n)));
-  if (!modern) for (const n of STRINGS_V2_ONLY) later.set(n, "1.29");
+  if (!modern) for (const n of STRINGS_V2_ONLY) later.set(n, availableFrom(v(1, 29), isNew));
   for (const n of overloads.keys()) later.delete(n);
   const planEnv = {
     overloads,
@@ -255,7 +281,7 @@ export function createCelEnvironment(options: CelEnvironmentOptions): CelEnviron
   const validateRegexLiterals = modern;
 
   const env: CelEnvironment = {
-    k8sVersion: ver,
+    k8sVersion: server,
     functionNames: () =>
       [...new Set([...overloads.keys(), ...stdNames])]
         .filter((n) => !n.startsWith("@") && !n.startsWith("_"))
@@ -431,11 +457,15 @@ class ActivationImpl implements Activation, VarSource {
         return r.costLimit !== undefined ? celError(`variables.${n}: ${r.costLimit}`) : r.value;
       });
     } else if (name === "authorizer" && this.options.authorizer !== undefined) {
-      value = authorizerValue(this.options.authorizer);
+      value = authorizerValue(this.options.authorizer, this.options.authorizerUser);
     } else if (name === "authorizer.requestResource" && this.options.authorizer !== undefined) {
-      value = requestResourceValue(this.options.authorizer, this.options.requestResource);
+      value = requestResourceValue(
+        this.options.authorizer,
+        this.options.requestResource,
+        this.options.authorizerUser,
+      );
     } else if (name in this.bindings) {
-      value = toCel(this.bindings[name]);
+      value = toCelShared(this.bindings[name]);
     } else if (name in this.declared) {
       // Declared but unbound variables are null, as kube-apiserver binds absent oldObject/params.
       value = null;

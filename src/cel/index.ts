@@ -25,7 +25,13 @@ export {
   type EvaluationResult,
   VAP_VARIABLES,
 } from "./environment.ts";
-export type { AuthzAttributes, AuthzDecision, CelAuthorizer } from "./lib/authz.ts";
+export {
+  type AuthzAttributes,
+  type AuthzDecision,
+  type AuthzUser,
+  type CelAuthorizer,
+  serviceAccountUser,
+} from "./lib/authz.ts";
 export { truncateMessage } from "./message.ts";
 export type { JsValue } from "./values.ts";
 export {

@@ -12,7 +12,7 @@ export interface K8sVersion {
 }
 
 /** The newest Kubernetes version whose CEL environment belay reproduces (the default). */
-export const LATEST_K8S_VERSION: K8sVersion = { major: 1, minor: 34 };
+export const LATEST_K8S_VERSION: K8sVersion = { major: 1, minor: 37 };
 /** The oldest Kubernetes version belay accepts: ValidatingAdmissionPolicy's first (alpha) release. */
 export const OLDEST_K8S_VERSION: K8sVersion = { major: 1, minor: 26 };
 
@@ -33,7 +33,8 @@ export function formatVersion(ver: K8sVersion): string {
 
 /**
  * Parses `1.30`, `v1.30` or `1.30.2` (the patch is ignored). Returns an error message for
- * anything else or a version older than {@link OLDEST_K8S_VERSION}. Never throws.
+ * anything else, a version older than {@link OLDEST_K8S_VERSION} or newer than
+ * {@link LATEST_K8S_VERSION} (whose environment belay cannot know). Never throws.
  */
 export function parseK8sVersion(text: string): Result<K8sVersion, string> {
   const m = /^v?(\d+)\.(\d+)(?:\.\d+)?$/.exec(text.trim());
@@ -42,6 +43,11 @@ export function parseK8sVersion(text: string): Result<K8sVersion, string> {
   if (compareVersions(ver, OLDEST_K8S_VERSION) < 0) {
     return err(
       `Kubernetes version "${text}" is not supported: ValidatingAdmissionPolicy needs ${formatVersion(OLDEST_K8S_VERSION)} or newer`,
+    );
+  }
+  if (compareVersions(ver, LATEST_K8S_VERSION) > 0) {
+    return err(
+      `Kubernetes version "${text}" is newer than belay's CEL environment: ${formatVersion(LATEST_K8S_VERSION)} is the newest modelled`,
     );
   }
   return ok(ver);

@@ -3,7 +3,14 @@
  * API server would (`-o json` prints an AdmissionResponse-shaped object).
  */
 import type { Command } from "commander";
-import { loadPolicySet } from "../engine/policies.ts";
+import {
+  type CelAuthorizer,
+  formatVersion,
+  type K8sVersion,
+  LATEST_K8S_VERSION,
+  parseK8sVersion,
+} from "../cel/index.ts";
+import { loadPolicySet, offlineAuthorizer } from "../engine/policies.ts";
 import { evaluateAdmission, OPERATIONS, type Operation, requestForObject } from "../policy/vap/index.ts";
 import type { KubeObject } from "../resources/types.ts";
 import { loadPaths } from "../sources/files.ts";
@@ -21,7 +28,51 @@ export interface EvalFlags {
   groups?: string[];
   params?: string[];
   namespaceObject?: string;
+  rbac?: string[];
+  k8sVersion?: string;
   output: string;
+}
+
+/** The `--k8s-version` option's help, shared by eval, scan and test. */
+export const K8S_VERSION_OPTION_HELP = `Kubernetes version whose ValidatingAdmissionPolicy CEL environment to reproduce (1.26 … ${formatVersion(LATEST_K8S_VERSION)}; default ${formatVersion(LATEST_K8S_VERSION)}): functions a policy may use, as that API server checks new policies`;
+
+/** The `--k8s-version` value, parsed; undefined when not given. Throws UsageError when invalid. */
+export function resolveK8sVersion(text: string | undefined): K8sVersion | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseK8sVersion(text);
+  if (!parsed.ok) throw new UsageError(`invalid --k8s-version: ${parsed.error}`);
+  return parsed.value;
+}
+
+/** The `--rbac` option's help, shared by eval, scan and test. */
+export const RBAC_OPTION_HELP =
+  "Roles, ClusterRoles and bindings (file or directory, repeatable) that answer the policies' authorizer checks offline; without it `authorizer` is null and checks are evaluation errors";
+
+/**
+ * The offline authorizer from the RBAC objects under `paths` (`--rbac`), or undefined when no
+ * path is given. Problems that the API server would accept (a binding to a missing role) are
+ * printed as warnings. Throws UsageError when a path cannot be read or holds no RBAC object.
+ */
+export async function loadRbacAuthorizer(
+  paths: readonly string[] | undefined,
+  io: CliIO,
+): Promise<CelAuthorizer | undefined> {
+  if (paths === undefined || paths.length === 0) return undefined;
+  const loaded = await loadPaths([...paths], { readStdin: io.readStdin, cwd: io.cwd });
+  const problem = loaded.errors[0];
+  if (problem) {
+    throw new UsageError(
+      `--rbac: ${problem.file}${problem.line ? `:${problem.line}` : ""}: ${problem.message}`,
+    );
+  }
+  const offline = offlineAuthorizer(loaded.resources);
+  if (offline.objects === 0) {
+    throw new UsageError(
+      `--rbac: ${paths.join(", ")} holds no Role, ClusterRole, RoleBinding or ClusterRoleBinding`,
+    );
+  }
+  for (const warning of offline.problems) io.stderr.write(`belay: warning: --rbac: ${warning}\n`);
+  return offline.authorizer;
 }
 
 /** Register `eval`; exit 0 allowed, 1 denied, 2 usage or input error. */
@@ -45,6 +96,8 @@ export function registerEval(program: Command, io: CliIO, state: { exitCode: num
       "--namespace-object <file>",
       "the Namespace of the request (default: one with only its name label)",
     )
+    .option("--rbac <path>", RBAC_OPTION_HELP, collect)
+    .option("--k8s-version <version>", K8S_VERSION_OPTION_HELP)
     .option("-o, --output <format>", "text or json", "text")
     .action(async (flags: EvalFlags) => {
       state.exitCode = await runEval(flags, io);
@@ -74,11 +127,12 @@ export async function runEval(flags: EvalFlags, io: CliIO): Promise<number> {
     throw new UsageError(`unknown output format "${flags.output}"; use text or json`);
   }
   if (!flags.resource) throw new UsageError("--resource FILE is required");
+  const k8sVersion = resolveK8sVersion(flags.k8sVersion);
   const sources = await loadPaths([...flags.policy, ...(flags.params ?? [])], {
     readStdin: io.readStdin,
     cwd: io.cwd,
   });
-  const { set, errors } = loadPolicySet(sources.resources);
+  const { set, errors } = loadPolicySet(sources.resources, k8sVersion);
   const problems = [...sources.errors, ...errors];
   if (problems.length > 0) {
     throw new UsageError(
@@ -122,8 +176,10 @@ export async function runEval(flags: EvalFlags, io: CliIO): Promise<number> {
     metadata: { name: request.namespace, labels: { "kubernetes.io/metadata.name": request.namespace } },
   };
   if (request.namespace === "") request.namespaceObject = null;
+  const authorizer = await loadRbacAuthorizer(flags.rbac, io);
   const decision = evaluateAdmission(set.env, set.policies, set.bindings, request, set.params, {
     user: { username: flags.user ?? "", groups: splitList(flags.groups) },
+    ...(authorizer ? { authorizer } : {}),
   });
   if (flags.output === "json") {
     const response = {

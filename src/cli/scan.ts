@@ -12,6 +12,7 @@ import { ENGINE_RULE_METAS, RULE_IDS } from "../rules/index.ts";
 import { loadPaths } from "../sources/files.ts";
 import { renderHelm, renderKustomize } from "../sources/render.ts";
 import { VERSION } from "../version.ts";
+import { K8S_VERSION_OPTION_HELP, loadRbacAuthorizer, RBAC_OPTION_HELP, resolveK8sVersion } from "./eval.ts";
 import { addEvaluationOptions, type EvaluationFlags, resolveEvaluation } from "./evaluation-flags.ts";
 import { type CliIO, collect, EXIT, UsageError } from "./io.ts";
 
@@ -22,6 +23,8 @@ export interface ScanFlags extends EvaluationFlags {
   set?: string[];
   kustomize?: string[];
   policy?: string[];
+  rbac?: string[];
+  k8sVersion?: string;
 }
 
 /** Register `scan` on the program; the action sets `state.exitCode`. */
@@ -42,6 +45,8 @@ export function registerScan(program: Command, io: CliIO, state: { exitCode: num
       "ValidatingAdmissionPolicy + binding YAML (file or directory, with their param objects) to evaluate beside the rules (repeatable)",
       collect,
     )
+    .option("--rbac <path>", RBAC_OPTION_HELP, collect)
+    .option("--k8s-version <version>", K8S_VERSION_OPTION_HELP)
     .action(async (paths: string[], flags: ScanFlags) => {
       state.exitCode = await runScan(paths, flags, io);
     });
@@ -82,9 +87,13 @@ export async function runScan(paths: string[], flags: ScanFlags, io: CliIO): Pro
   let policies: PolicySet | undefined;
   if (flags.policy?.length) {
     const policySources = await loadPaths(flags.policy, { readStdin: io.readStdin, cwd: io.cwd });
-    const loadedPolicies = loadPolicySet(policySources.resources);
+    const loadedPolicies = loadPolicySet(policySources.resources, resolveK8sVersion(flags.k8sVersion));
     errors.push(...policySources.errors, ...loadedPolicies.errors);
     policies = loadedPolicies.set;
+    const authorizer = await loadRbacAuthorizer(flags.rbac, io);
+    if (authorizer) policies.authorizer = authorizer;
+  } else if (flags.rbac?.length) {
+    throw new UsageError("--rbac answers the authorizer checks of policies; add --policy FILE|DIR");
   }
 
   const findings = evaluate(resources, {

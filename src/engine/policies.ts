@@ -3,7 +3,13 @@
  * every resource like a CREATE admission request, reported as findings in the common schema
  * (rule id = policy name; Deny → fail, Warn/Audit → warn, evaluation error → error).
  */
-import { type CelEnvironment, createCelEnvironment, type K8sVersion, VAP_VARIABLES } from "../cel/index.ts";
+import {
+  type CelAuthorizer,
+  type CelEnvironment,
+  createCelEnvironment,
+  type K8sVersion,
+  VAP_VARIABLES,
+} from "../cel/index.ts";
 import { type Finding, type InputError, isSeverity, type Status } from "../findings/finding.ts";
 import {
   type AdmissionRequest,
@@ -13,10 +19,12 @@ import {
   type Operation,
   parsePolicies,
   type RequestUser,
+  rbacAuthorizer,
   requestForObject,
   type ValidatingAdmissionPolicy,
   type ValidatingAdmissionPolicyBinding,
 } from "../policy/vap/index.ts";
+import { buildRbacIndex, readRbacObjects } from "../rbac/index.ts";
 import type { KubeObject, Resource } from "../resources/types.ts";
 import type { RuleMeta } from "../rules/rule.ts";
 import { makeFinding } from "./make-finding.ts";
@@ -30,6 +38,41 @@ export interface PolicySet {
   params: KubeObject[];
   /** Finding metadata per policy name (from its `belay.dev/*` annotations). */
   metas: Map<string, RuleMeta>;
+  /**
+   * Answers `authorizer` checks offline (see {@link offlineAuthorizer}) when no live one is
+   * given with the request. Without any, `authorizer` is null and expressions using it are
+   * evaluation errors, decided by the failurePolicy.
+   */
+  authorizer?: CelAuthorizer;
+  /**
+   * Whether any expression mentions `authorizer`: only then does a live caller need
+   * SubjectAccessReviews (`makeSarAuthorizer(...).evaluate`); otherwise evaluate directly.
+   */
+  usesAuthorizer: boolean;
+}
+
+/**
+ * An offline authorizer for CEL from the Roles, ClusterRoles and bindings among `resources`
+ * (other kinds are ignored), answering as the API server's RBAC authorizer would for those
+ * objects. ClusterRoles are aggregated unless `aggregate` is false (objects read from a live
+ * cluster, where the controller already wrote the aggregated rules). Problems (a binding to a
+ * missing role, an invalid aggregation selector) are returned as messages. Never throws.
+ */
+export function offlineAuthorizer(
+  resources: readonly Resource[],
+  options: { aggregate?: boolean } = {},
+): {
+  authorizer: CelAuthorizer;
+  problems: string[];
+  objects: number;
+} {
+  const read = readRbacObjects(resources);
+  const index = buildRbacIndex(read.objects, options);
+  return {
+    authorizer: rbacAuthorizer(index),
+    problems: [...read.problems, ...index.problems],
+    objects: read.objects.roles.length + read.objects.bindings.length,
+  };
 }
 
 const POLICY_KINDS = new Set(["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
@@ -37,12 +80,20 @@ const POLICY_KINDS = new Set(["ValidatingAdmissionPolicy", "ValidatingAdmissionP
 /**
  * Load, validate and compile policies from resources. Every problem (invalid field, CEL
  * compile error) is an input error with file and line; the valid policies still load.
+ * Expressions are compiled as kube-apiserver `k8sVersion` (default: the newest modelled)
+ * checks new policies: against the previous release's CEL environment
+ * (`expressions: "new"`, the default); `stored` compiles them as it runs stored policies.
  */
 export function loadPolicySet(
   resources: readonly Resource[],
   k8sVersion?: K8sVersion,
+  options: { expressions?: "new" | "stored" } = {},
 ): { set: PolicySet; errors: InputError[] } {
-  const env = createCelEnvironment({ variables: VAP_VARIABLES, ...(k8sVersion ? { k8sVersion } : {}) });
+  const env = createCelEnvironment({
+    variables: VAP_VARIABLES,
+    expressions: options.expressions ?? "new",
+    ...(k8sVersion ? { k8sVersion } : {}),
+  });
   const parsed = parsePolicies(resources.filter((r) => POLICY_KINDS.has(r.ref.kind)));
   const errors: InputError[] = parsed.errors.map((e) => ({
     file: e.file ?? "<policy>",
@@ -61,7 +112,29 @@ export function loadPolicySet(
   }
   const metas = new Map(compiled.map((c) => [c.policy.metadata.name, policyMeta(c.policy)]));
   const params = resources.filter((r) => !POLICY_KINDS.has(r.ref.kind)).map((r) => r.object);
-  return { set: { env, policies: compiled, bindings: parsed.bindings, params, metas }, errors };
+  return {
+    set: {
+      env,
+      policies: compiled,
+      bindings: parsed.bindings,
+      params,
+      metas,
+      usesAuthorizer: compiled.some(usesAuthorizer),
+    },
+    errors,
+  };
+}
+
+function usesAuthorizer(policy: CompiledPolicy): boolean {
+  const expressions = [
+    ...policy.matchConditions.map((m) => m.expression),
+    ...policy.validations.flatMap((v) =>
+      v.messageExpression ? [v.expression, v.messageExpression] : [v.expression],
+    ),
+    ...policy.auditAnnotations.map((a) => a.expression),
+    ...Object.values(policy.variables),
+  ];
+  return expressions.some((e) => /\bauthorizer\b/.test(e.expression));
 }
 
 /** Rule metadata of a policy, from its `belay.dev/*` annotations where present. */
@@ -96,6 +169,8 @@ export interface AdmissionContext {
   /** The requested resource, when it differs from the object's kind (subresources). */
   resource?: AdmissionRequest["resource"];
   dryRun?: boolean;
+  /** Answers `authorizer` checks for this request (live: SubjectAccessReviews); wins over the set's. */
+  authorizer?: CelAuthorizer;
 }
 
 /**
@@ -124,8 +199,10 @@ export function policyFindings(
     ...(admission?.resource?.subresource ? { subresource: admission.resource.subresource } : {}),
   });
   if (admission?.resource) request.resource = admission.resource;
+  const authorizer = admission?.authorizer ?? set.authorizer;
   const decision = evaluateAdmission(set.env, set.policies, set.bindings, request, set.params, {
     ...(admission?.user ? { user: admission.user } : {}),
+    ...(authorizer ? { authorizer } : {}),
     ...(admission?.dryRun !== undefined ? { dryRun: admission.dryRun } : {}),
   });
   const findings: Finding[] = [];

@@ -11,10 +11,22 @@ import { method, type Overload } from "../functions.ts";
 import { OpaqueValue, type Val } from "../values.ts";
 import { v } from "../version.ts";
 
+/**
+ * The user an authorization check is made for: the request's `userInfo`, or the service
+ * account of `authorizer.serviceAccount(ns, name)` (`system:serviceaccount:NS:NAME` with groups
+ * `system:serviceaccounts` and `system:serviceaccounts:NS`, as `ServiceAccountInfo.UserInfo`).
+ */
+export interface AuthzUser {
+  name: string;
+  groups: readonly string[];
+  uid?: string;
+  extra?: Readonly<Record<string, readonly string[]>>;
+}
+
 /** Attributes of one authorization check (as in a SubjectAccessReview). */
 export interface AuthzAttributes {
-  /** Set when checking on behalf of `authorizer.serviceAccount(ns, name)`. */
-  user?: string;
+  /** Who is checked: the request's user, or the service account of `authorizer.serviceAccount`. */
+  user: AuthzUser;
   verb: string;
   /** Resource checks. */
   group?: string;
@@ -50,8 +62,8 @@ const V1_31 = v(1, 31);
 class Authorizer extends OpaqueValue {
   readonly typeName = "kubernetes.authorization.Authorizer";
   readonly impl: CelAuthorizer;
-  readonly user: string | undefined;
-  constructor(impl: CelAuthorizer, user: string | undefined) {
+  readonly user: AuthzUser;
+  constructor(impl: CelAuthorizer, user: AuthzUser) {
     super();
     this.impl = impl;
     this.user = user;
@@ -92,13 +104,13 @@ class GroupCheck extends OpaqueValue {
 class ResourceCheck extends OpaqueValue {
   readonly typeName = "kubernetes.authorization.ResourceCheck";
   readonly authz: Authorizer;
-  readonly attrs: Omit<AuthzAttributes, "verb">;
-  constructor(authz: Authorizer, attrs: Omit<AuthzAttributes, "verb">) {
+  readonly attrs: Omit<AuthzAttributes, "verb" | "user">;
+  constructor(authz: Authorizer, attrs: Omit<AuthzAttributes, "verb" | "user">) {
     super();
     this.authz = authz;
     this.attrs = attrs;
   }
-  with(extra: Partial<AuthzAttributes>): ResourceCheck {
+  with(extra: Partial<Omit<AuthzAttributes, "user">>): ResourceCheck {
     return new ResourceCheck(this.authz, { ...this.attrs, ...extra });
   }
   equals(o: unknown): boolean {
@@ -118,24 +130,36 @@ class Decision extends OpaqueValue {
   }
 }
 
-/** The `authorizer` variable's value. */
-export function authorizerValue(impl: CelAuthorizer): Val {
-  return new Authorizer(impl, undefined);
+/** The user of checks when the caller names none: the empty user, as an unauthenticated request has no groups here. */
+const NO_USER: AuthzUser = { name: "", groups: [] };
+
+/** The `authorizer` variable's value: checks run as `user` (the request's `userInfo`). */
+export function authorizerValue(impl: CelAuthorizer, user: AuthzUser = NO_USER): Val {
+  return new Authorizer(impl, user);
 }
 
-/** The `authorizer.requestResource` variable's value. */
+/** The `authorizer.requestResource` variable's value: checks run as `user`. */
 export function requestResourceValue(
   impl: CelAuthorizer,
   rr:
     | { group: string; resource: string; subresource?: string; namespace?: string; name?: string }
     | undefined,
+  user: AuthzUser = NO_USER,
 ): Val {
-  return new ResourceCheck(new Authorizer(impl, undefined), { ...(rr ?? { group: "", resource: "" }) });
+  return new ResourceCheck(new Authorizer(impl, user), { ...(rr ?? { group: "", resource: "" }) });
 }
 
-function decide(a: Authorizer, attrs: AuthzAttributes): Decision {
+/** `ServiceAccountInfo.UserInfo()`: the service account's username and its two groups, nothing else. */
+export function serviceAccountUser(namespace: string, name: string): AuthzUser {
+  return {
+    name: `system:serviceaccount:${namespace}:${name}`,
+    groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`],
+  };
+}
+
+function decide(a: Authorizer, attrs: Omit<AuthzAttributes, "user">): Decision {
   try {
-    return new Decision(a.impl.authorize(a.user !== undefined ? { ...attrs, user: a.user } : attrs));
+    return new Decision(a.impl.authorize({ ...attrs, user: a.user }));
   } catch (ex) {
     return new Decision({
       decision: "no-opinion",
@@ -168,7 +192,7 @@ export const authzOverloads: Overload[] = [
     (a, [g]) => new GroupCheck(a, g as string),
   ),
   method<Authorizer>("serviceAccount", AUTHZ, ["string", "string"], AUTHZ, V1_27, (a, [ns, n]) => {
-    return new Authorizer(a.impl, `system:serviceaccount:${ns as string}:${n as string}`);
+    return new Authorizer(a.impl, serviceAccountUser(ns as string, n as string));
   }),
   method<GroupCheck>("resource", "kubernetes.authorization.GroupCheck", ["string"], RC, V1_27, (g, [r]) => {
     return new ResourceCheck(g.authz, { group: g.group, resource: r as string });

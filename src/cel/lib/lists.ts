@@ -1,16 +1,19 @@
 /**
  * Kubernetes lists library (library/lists.go): `isSorted()`, `sum()`, `min()`, `max()`,
- * `indexOf(x)`, `lastIndexOf(x)` on lists. Each costs one traversal of the list, as in
- * Kubernetes' cost estimator.
+ * `indexOf(x)`, `lastIndexOf(x)` on lists (ListsVersion 0, since 1.0), and from 1.37
+ * (ListsVersion 1) `<dyn>.includes(<dyn>)`: true if the target list has an element equal to
+ * the argument, or if a non-list target equals it. Each costs one traversal of the target, as
+ * in Kubernetes' cost estimator.
  */
 import type { CelList } from "@bufbuild/cel";
-import { celUint } from "@bufbuild/cel";
+import { celUint, isCelList } from "@bufbuild/cel";
 import { method, type Overload, tagOf } from "../functions.ts";
 import { compareValues } from "../interpreter.ts";
 import { actualSize, type Val, type ValOrErr, valEquals } from "../values.ts";
 import { v } from "../version.ts";
 
 const V1_0 = v(1, 0);
+const V1_37 = v(1, 37);
 const traverse = (a: Val[]) => Math.max(1, actualSize(a[0]));
 
 function extreme(l: CelList, name: string, sign: number): ValOrErr | Error {
@@ -107,6 +110,21 @@ export const k8sListsOverloads: Overload[] = [
     (l, [x]) => {
       for (let i = l.size - 1; i >= 0; i--) if (valEquals(l.get(i) as Val, x as Val)) return BigInt(i);
       return -1n;
+    },
+    { cost: traverse },
+  ),
+  method(
+    "includes",
+    "dyn",
+    ["dyn"],
+    "bool",
+    V1_37,
+    (target, [x]) => {
+      if (isCelList(target)) {
+        for (const e of target) if (valEquals(e as Val, x as Val)) return true;
+        return false;
+      }
+      return valEquals(target, x as Val);
     },
     { cost: traverse },
   ),

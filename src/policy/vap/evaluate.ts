@@ -6,6 +6,7 @@
  * as the API server would: allowed or a denial status, warnings and audit annotations.
  */
 import {
+  type AuthzUser,
   type CelAuthorizer,
   type CelEnvironment,
   type CompiledExpression,
@@ -108,11 +109,18 @@ export interface RequestUser {
   username: string;
   groups: string[];
   uid?: string;
+  /** `userInfo.extra`; passed to authorizer checks (a SubjectAccessReview's `extra`). */
+  extra?: Record<string, string[]>;
 }
 
 /** Options of {@link evaluateAdmission}. */
 export interface AdmissionOptions extends UnitOptions {
   user?: RequestUser;
+  /**
+   * Answers `authorizer` checks, made as `user` (or the service account of
+   * `authorizer.serviceAccount`). Without one, `authorizer` is null and expressions using it
+   * fail with an evaluation error (decided by the failurePolicy).
+   */
   authorizer?: CelAuthorizer;
   dryRun?: boolean;
 }
@@ -296,9 +304,11 @@ function validate(
     params: param,
     namespaceObject: request.namespaceObject ?? null,
   };
-  const activationOptions = {
+  // messageExpression and auditAnnotations run in their own activations without `authorizer`
+  // (validator.go binds it for matchConditions and validations only), each with its own cache
+  // of `variables`: a variable that uses the authorizer is an error there.
+  const withoutAuthorizer = {
     lazyVariables: compiled.variables,
-    ...(options.authorizer ? { authorizer: options.authorizer } : {}),
     requestResource: {
       group: resource.group,
       resource: resource.resource,
@@ -306,6 +316,12 @@ function validate(
       namespace: request.namespace,
       name: request.name,
     },
+  };
+  const activationOptions = {
+    ...withoutAuthorizer,
+    ...(options.authorizer
+      ? { authorizer: options.authorizer, authorizerUser: authzUser(options.user) }
+      : {}),
   };
   const error = (message: string): ValidationDecision => ({ kind: "error", message, reason: "Invalid" });
 
@@ -328,6 +344,7 @@ function validate(
   }
 
   const activation = env.activation(bindings, activationOptions);
+  let messageActivation: ReturnType<typeof env.activation> | undefined;
   const budget = createCostBudget();
   const validations: ValidationDecision[] = [];
   for (const [index, { validation, expression, messageExpression }] of compiled.validations.entries()) {
@@ -340,7 +357,8 @@ function validate(
     if (result.value === true) continue;
     let message = "";
     if (messageExpression) {
-      const evaluated = messageExpression.evaluate(activation, { costBudget: budget });
+      messageActivation ??= env.activation(bindings, withoutAuthorizer);
+      const evaluated = messageExpression.evaluate(messageActivation, { costBudget: budget });
       if (evaluated.kind === "error" && isBudgetExhausted(evaluated)) {
         validations.push({ ...error(`failed messageExpression: ${BUDGET_MESSAGE}`), validationIndex: index });
         continue;
@@ -362,8 +380,10 @@ function validate(
 
   const annotations: AnnotationDecision[] = [];
   const annotationBudget = createCostBudget();
+  const annotationActivation =
+    compiled.auditAnnotations.length > 0 ? env.activation(bindings, withoutAuthorizer) : activation;
   for (const { key, expression } of compiled.auditAnnotations) {
-    const result = expression.evaluate(activation, { costBudget: annotationBudget });
+    const result = expression.evaluate(annotationActivation, { costBudget: annotationBudget });
     if (result.kind === "error") annotations.push({ kind: "error", message: errorText(expression, result) });
     else if (typeof result.value === "string") annotations.push({ kind: "value", key, value: result.value });
     else if (result.value !== null) {
@@ -374,6 +394,17 @@ function validate(
     }
   }
   return { validations, annotations };
+}
+
+/** The request user as authorizer checks see it (`request.userInfo`). */
+function authzUser(user: RequestUser | undefined): AuthzUser {
+  if (user === undefined) return { name: "", groups: [] };
+  return {
+    name: user.username,
+    groups: user.groups,
+    ...(user.uid ? { uid: user.uid } : {}),
+    ...(user.extra ? { extra: user.extra } : {}),
+  };
 }
 
 function isBudgetExhausted(result: Extract<EvaluationResult, { kind: "error" }>): boolean {

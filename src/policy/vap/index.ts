@@ -3,6 +3,7 @@
  * bindings like the API server, match them to requests, resolve params. See README.md.
  */
 
+export * from "./authorizer.ts";
 export * from "./evaluate.ts";
 export * from "./field-error.ts";
 export * from "./match.ts";

@@ -400,3 +400,56 @@ ${binding("  policyName: p\n  validationActions: [Deny]\n  matchResources: {}\n"
     expect(bindings[1]?.spec.matchResources?.resourceRules).toEqual([]);
   });
 });
+
+describe("unknown fields (strict decoding, kubectl's default field validation)", () => {
+  it("reports a misspelt field with its path, before the validation errors it causes", () => {
+    const parsed = load(policy(`${RULES}  validations:\n  - expresion: "true"\n`));
+    expect(parsed.policies).toEqual([]);
+    expect(parsed.errors.map((e) => e.message)).toEqual([
+      'ValidatingAdmissionPolicy "p.example.com": strict decoding error: unknown field "spec.validations[0].expresion"',
+      'ValidatingAdmissionPolicy "p.example.com": spec.validations[0].expression: Required value: expression is not specified',
+    ]);
+    expect(parsed.errors[0]).toMatchObject({
+      field: "spec.validations[0].expresion",
+      fieldError: 'unknown field "spec.validations[0].expresion"',
+      file: "policy.yaml",
+      line: 13,
+    });
+  });
+
+  it("walks nested types and lists, in document order, and leaves maps and free-form fields alone", () => {
+    const text = `${policy(`  matchConstraints:
+    resourceRules:
+    - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments], resourceName: [x]}
+    namespaceSelector:
+      matchExpressions: [{key: a, operator: In, valuse: [b]}]
+      matchLabels: {anything: goes}
+  validations:
+  - expression: "true"
+  paramKnd: {kind: ConfigMap}
+status:
+  typeChecking: {expressionWarnings: [{fieldRef: x, warning: y}]}
+  conditions: [{type: Ready, status: "True", lastTransitionTime: null, reason: r, message: m, extra: 1}]
+`)}`;
+    const withMeta = text.replace(
+      "metadata:\n  name: p.example.com\n",
+      "metadata:\n  name: p.example.com\n  labels: {x: z}\n  managedFields: [{manager: m, fieldsV1: {f:spec: {}}}]\n  lables: {}\n",
+    );
+    expect(fieldErrors(withMeta)).toEqual([
+      'unknown field "metadata.lables"',
+      'unknown field "spec.matchConstraints.resourceRules[0].resourceName"',
+      'unknown field "spec.matchConstraints.namespaceSelector.matchExpressions[0].valuse"',
+      'unknown field "spec.paramKnd"',
+      'unknown field "status.conditions[0].extra"',
+      "spec.matchConstraints.namespaceSelector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'",
+    ]);
+  });
+
+  it("knows the binding's fields (a binding has no status)", () => {
+    expect(
+      fieldErrors(
+        `${binding("  policyName: p\n  validationActions: [Deny]\n  paramRef: {name: x, parameterNotFoundAction: Deny, namespce: y}\n")}status: {}\n`,
+      ),
+    ).toEqual(['unknown field "spec.paramRef.namespce"', 'unknown field "status"']);
+  });
+});

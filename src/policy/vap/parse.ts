@@ -29,6 +29,7 @@ import {
   pathSegmentNameErrors,
   qualifiedNameErrors,
 } from "./names.ts";
+import { strictPathString, unknownFields } from "./strict-fields.ts";
 import {
   type AuditAnnotation,
   FAILURE_POLICIES,
@@ -136,7 +137,13 @@ export function parsePolicies(resources: readonly Resource[]): ParsedPolicies {
       if (seen[kind].has(name)) ctx.add(duplicate(["metadata", "name"], name));
       seen[kind].add(name);
     }
-    if (ctx.errors.length > 0) {
+    // Strict decoding (kubectl's default field validation) rejects undeclared fields before
+    // validation runs; they are reported first, then the validation errors, to help fix both.
+    const unknown = unknownFields(kind, resource.object).map((path) =>
+      unknownFieldError(kind, name, resource, path),
+    );
+    if (ctx.errors.length > 0 || unknown.length > 0) {
+      result.errors.push(...unknown);
       for (const error of ctx.errors) result.errors.push(loadError(kind, name, resource, error));
       continue;
     }
@@ -144,6 +151,34 @@ export function parsePolicies(resources: readonly Resource[]): ParsedPolicies {
     else result.bindings.push(parsed);
   }
   return result;
+}
+
+/**
+ * An undeclared field, worded as the API server's strict decoding error:
+ * `ValidatingAdmissionPolicy "demo": strict decoding error: unknown field "spec.validations[0].expresion"`.
+ */
+function unknownFieldError(
+  kind: PolicyLoadError["kind"],
+  name: string,
+  resource: Resource,
+  path: FieldPath,
+): PolicyLoadError {
+  const field = strictPathString(path);
+  const fieldError = `unknown field ${JSON.stringify(field)}`;
+  const out: PolicyLoadError = {
+    kind,
+    name,
+    field,
+    fieldError,
+    message: `${kind} ${JSON.stringify(name)}: strict decoding error: ${fieldError}`,
+  };
+  const position = locate(resource, path);
+  if (position) {
+    out.file = position.file;
+    out.line = position.line;
+    out.column = position.column;
+  }
+  return out;
 }
 
 function loadError(

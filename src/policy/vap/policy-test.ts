@@ -19,7 +19,7 @@
  *       message: "..."                # optional: the policy's own message, exactly
  */
 
-import type { CelEnvironment } from "../../cel/index.ts";
+import type { CelAuthorizer, CelEnvironment } from "../../cel/index.ts";
 import type { KubeObject } from "../../resources/types.ts";
 import type { CompiledPolicy } from "./evaluate.ts";
 import { type AdmissionDecision, evaluateAdmission } from "./evaluate.ts";
@@ -164,16 +164,23 @@ function verdict(decision: AdmissionDecision): { word: "allow" | "deny" | "warn"
   return { word: "allow", messages: [] };
 }
 
-/** Run cases against compiled policies. Never throws. */
+/**
+ * Run cases against compiled policies; `authorizer` answers `authorizer` checks (made as each
+ * case's `userInfo`). Never throws.
+ */
 export function runPolicyTests(
   env: CelEnvironment,
   policies: readonly CompiledPolicy[],
   bindings: readonly ValidatingAdmissionPolicyBinding[],
   params: readonly KubeObject[],
   cases: readonly PolicyTestCase[],
+  authorizer?: CelAuthorizer,
 ): PolicyTestResult[] {
   return cases.map((c) => {
-    const decision = evaluateAdmission(env, policies, bindings, caseRequest(c), params, { user: c.user });
+    const decision = evaluateAdmission(env, policies, bindings, caseRequest(c), params, {
+      user: c.user,
+      ...(authorizer ? { authorizer } : {}),
+    });
     const got = verdict(decision);
     const messageOk = c.message === undefined || got.messages.includes(c.message);
     const passed = got.word === c.expect && messageOk;
