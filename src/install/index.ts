@@ -1,0 +1,5 @@
+export * from "./apply.ts";
+export * from "./check.ts";
+export * from "./crds.ts";
+export * from "./manifests.ts";
+export * from "./pki.ts";
