@@ -231,3 +231,79 @@ function canonical(value: unknown): string {
       : v,
   );
 }
+
+/**
+ * Serialized size a report part should stay under. etcd refuses requests above 1.5 MiB
+ * (`--max-request-bytes`); the API server adds metadata (managedFields, uid, timestamps), so
+ * belay aims well below that.
+ */
+export const MAX_REPORT_BYTES = 1_000_000;
+
+/** The name of part `index` (0-based) of a report: `belay`, `belay-2`, `belay-3`, … */
+export function reportPartName(base: string, index: number): string {
+  return index === 0 ? base : `${base}-${index + 1}`;
+}
+
+/**
+ * The 0-based part index of `name` for a report named `base`, or undefined when `name` is
+ * not one of its parts (`belay` → 0, `belay-3` → 2, `belay-cluster` → undefined for `belay`).
+ */
+export function reportPartIndex(base: string, name: string): number | undefined {
+  if (name === base) return 0;
+  if (!name.startsWith(`${base}-`)) return undefined;
+  const suffix = name.slice(base.length + 1);
+  if (!/^[1-9][0-9]*$/.test(suffix)) return undefined;
+  const n = Number(suffix);
+  return n >= 2 ? n - 1 : undefined;
+}
+
+/** What {@link splitReport} needs of a report (both report APIs have it). */
+export interface SplittableReport<R> {
+  metadata: { name: string };
+  summary: PolicyReportSummary;
+  results: R[];
+}
+
+/**
+ * Split a report into parts whose JSON stays under `maxBytes`: the first part keeps the
+ * name, the others are named `<name>-2`, `<name>-3`, …; each part's summary counts its own
+ * results (the sum over parts is the report's summary). Results keep their order, so the same
+ * report always splits the same way and unchanged parts cause no write. A report that fits
+ * is returned as the only part (the same object). A single result larger than `maxBytes`
+ * gets a part of its own. Pure; never throws.
+ */
+export function splitReport<R extends { result: Status }, T extends SplittableReport<R>>(
+  report: T,
+  maxBytes: number = MAX_REPORT_BYTES,
+): T[] {
+  const envelope = jsonBytes({ ...report, results: [] });
+  const sizes = report.results.map((r) => jsonBytes(r) + 1);
+  if (envelope + sizes.reduce((a, b) => a + b, 0) <= maxBytes) return [report];
+  const parts: T[] = [];
+  let current: R[] = [];
+  let size = envelope;
+  const flush = () => {
+    const summary: PolicyReportSummary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+    for (const r of current) summary[r.result]++;
+    parts.push({
+      ...report,
+      metadata: { ...report.metadata, name: reportPartName(report.metadata.name, parts.length) },
+      summary,
+      results: current,
+    });
+    current = [];
+    size = envelope;
+  };
+  report.results.forEach((result, i) => {
+    const bytes = sizes[i] ?? 0;
+    if (current.length > 0 && size + bytes > maxBytes) flush();
+    current.push(result);
+    size += bytes;
+  });
+  if (current.length > 0 || parts.length === 0) flush();
+  return parts;
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}

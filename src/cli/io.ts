@@ -45,3 +45,16 @@ export function splitList(values: readonly string[] | undefined): string[] {
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/** Resolves with the first SIGTERM or SIGINT the process receives (for long-running commands). */
+export function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const handler = (signal: string) => {
+      process.off("SIGTERM", handler);
+      process.off("SIGINT", handler);
+      resolve(signal);
+    };
+    process.on("SIGTERM", handler);
+    process.on("SIGINT", handler);
+  });
+}

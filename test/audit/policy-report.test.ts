@@ -2,8 +2,14 @@ import { describe, expect, it } from "vitest";
 import {
   auditSummary,
   buildPolicyReports,
+  MAX_REPORT_BYTES,
+  parseReportApi,
   renderAuditSummary,
+  reportPartIndex,
+  reportPartName,
   sameReportContent,
+  splitReport,
+  toOpenReport,
 } from "../../src/audit/index.ts";
 import type { Finding, Status } from "../../src/findings/finding.ts";
 
@@ -182,5 +188,118 @@ describe("auditSummary", () => {
     });
     expect(renderAuditSummary(findings)).toContain("NAMESPACE  FAIL  WARN");
     expect(renderAuditSummary([])).toBe("");
+  });
+});
+
+describe("splitReport", () => {
+  const many = (n: number, namespace = "big") =>
+    buildPolicyReports(
+      Array.from({ length: n }, (_, i) =>
+        finding(
+          "pss-privileged",
+          i % 3 === 0 ? "pass" : "fail",
+          "Pod",
+          `pod-${String(i).padStart(5, "0")}`,
+          namespace,
+        ),
+      ),
+      { namespaces: [namespace], cluster: false, now: NOW },
+    ).namespaced.get(namespace) as NonNullable<ReturnType<typeof buildPolicyReports>["cluster"]>;
+
+  it("returns a report that fits as its only part", () => {
+    const report = many(10);
+    expect(splitReport(report)).toEqual([report]);
+  });
+
+  it("splits into belay, belay-2, … each under the limit, with per-part summaries that add up", () => {
+    const report = many(3000);
+    const size = Buffer.byteLength(JSON.stringify(report));
+    expect(size).toBeGreaterThan(200_000);
+    const parts = splitReport(report, 200_000);
+    expect(parts.length).toBeGreaterThanOrEqual(Math.ceil(size / 200_000));
+    expect(parts.length).toBeLessThanOrEqual(Math.ceil(size / 200_000) + 1);
+    expect(parts.map((p) => p.metadata.name)).toEqual(
+      parts.map((_, i) => (i === 0 ? "belay" : `belay-${i + 1}`)),
+    );
+    for (const part of parts) {
+      expect(Buffer.byteLength(JSON.stringify(part))).toBeLessThanOrEqual(200_000);
+      expect(part.metadata.namespace).toBe("big");
+      expect(part.summary.fail + part.summary.pass).toBe(part.results.length);
+    }
+    expect(parts.flatMap((p) => p.results)).toEqual(report.results);
+    const total = parts.reduce((sum, p) => sum + p.summary.fail, 0);
+    expect(total).toBe(report.summary.fail);
+    expect(parts.reduce((sum, p) => sum + p.summary.pass, 0)).toBe(report.summary.pass);
+    // The same report splits the same way (no write when unchanged).
+    expect(splitReport(many(3000), 200_000)).toEqual(parts);
+  });
+
+  it("gives a result bigger than the limit a part of its own", () => {
+    const report = many(3);
+    const parts = splitReport(report, 10);
+    expect(parts.map((p) => p.results.length)).toEqual([1, 1, 1]);
+  });
+
+  it("keeps the default limit under etcd's 1.5 MiB request limit", () => {
+    expect(MAX_REPORT_BYTES).toBeLessThan(1.5 * 1024 * 1024 * 0.7);
+    const parts = splitReport(many(12_000));
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts)
+      expect(Buffer.byteLength(JSON.stringify(part))).toBeLessThanOrEqual(MAX_REPORT_BYTES);
+  });
+});
+
+describe("reportPartName and reportPartIndex", () => {
+  it("name parts and recognise only belay's own part names", () => {
+    expect([0, 1, 2].map((i) => reportPartName("belay", i))).toEqual(["belay", "belay-2", "belay-3"]);
+    expect(reportPartIndex("belay", "belay")).toBe(0);
+    expect(reportPartIndex("belay", "belay-2")).toBe(1);
+    expect(reportPartIndex("belay", "belay-12")).toBe(11);
+    for (const name of [
+      "belay-1",
+      "belay-0",
+      "belay-02",
+      "belay-cluster",
+      "belay-cluster-2",
+      "other",
+      "belay-",
+    ])
+      expect(reportPartIndex("belay", name)).toBeUndefined();
+    expect(reportPartIndex("belay-cluster", "belay-cluster-2")).toBe(1);
+  });
+});
+
+describe("OpenReports", () => {
+  const reports = buildPolicyReports(
+    [
+      finding("pss-privileged", "fail", "Pod", "priv", "a"),
+      finding("rbac-wildcard", "fail", "ClusterRole", "star"),
+    ],
+    { namespaces: ["a"], cluster: true, now: NOW },
+  );
+
+  it("is the PolicyReport with the openreports.io apiVersion, Report kinds and a source", () => {
+    const report = reports.namespaced.get("a");
+    if (!report) throw new Error("no report");
+    const open = toOpenReport(report);
+    expect(open).toEqual({
+      apiVersion: "openreports.io/v1alpha1",
+      kind: "Report",
+      metadata: report.metadata,
+      source: "belay",
+      summary: report.summary,
+      results: report.results,
+    });
+    expect(sameReportContent(open, report)).toBe(true);
+    if (!reports.cluster) throw new Error("no cluster report");
+    expect(toOpenReport(reports.cluster).kind).toBe("ClusterReport");
+    expect(toOpenReport(reports.cluster).metadata.name).toBe("belay-cluster");
+  });
+
+  it("parses --report-api", () => {
+    expect(parseReportApi("both")).toEqual(["wgpolicyk8s", "openreports"]);
+    expect(parseReportApi("openreports")).toEqual(["openreports"]);
+    expect(parseReportApi("wgpolicyk8s")).toEqual(["wgpolicyk8s"]);
+    expect(parseReportApi("kyverno")).toBeUndefined();
   });
 });

@@ -102,6 +102,13 @@ export interface Cluster {
   /** A kubeconfig authenticating with a bearer token (service account, OIDC...). */
   tokenKubeConfig(token: string): KubeConfig;
   /**
+   * Kills kube-apiserver (SIGKILL, as a crash), waits `downMs`, starts it again on the same
+   * port and etcd and waits until it is ready: for tests of clients that must survive an
+   * API server restart. Updates `pids.apiserver`. Throws, with the log tail, when it does
+   * not come back.
+   */
+  restartApiServer(downMs?: number): Promise<void>;
+  /**
    * Stops every process (SIGTERM, then SIGKILL after the grace period), waits for them to
    * exit and removes `dir`. Idempotent; never throws.
    */
@@ -705,6 +712,27 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       userKubeConfig: async (user, groups = []) =>
         kubeConfigFor(server, pki.caPem, user, await issueClientCert(certDir, user, groups)),
       tokenKubeConfig: (token) => kubeConfigFor(server, pki.caPem, "token-user", { token }),
+      restartApiServer: async (downMs = 0) => {
+        const index = state.procs.findIndex((proc) => proc.name === "kube-apiserver");
+        const old = state.procs[index];
+        if (old === undefined) throw new Error("kube-apiserver is not running");
+        old.child.kill("SIGKILL");
+        await old.exited;
+        if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+        log(`restarting kube-apiserver on ${server}`);
+        const proc = startProcess(
+          "kube-apiserver",
+          binaries.apiserver,
+          [...args, `--secure-port=${new URL(server).port}`, ...(options.apiserverArgs ?? [])],
+          apiserverLog,
+        );
+        state.procs[index] = proc;
+        cluster.pids.apiserver = proc.pid;
+        await waitFor(proc, "kube-apiserver is ready again (/readyz)", timeoutMs, async () => {
+          const res = await get(`${server}/readyz`, admin);
+          return res?.status === 200;
+        });
+      },
       stop,
     };
     if (auditLogPath !== undefined) cluster.auditLogPath = auditLogPath;
