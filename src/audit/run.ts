@@ -8,6 +8,12 @@
  * objects at a time, evaluates them and drops them. Cluster-scoped RBAC objects are
  * evaluated page by page. Policies, their bindings and their param objects are kept for the
  * whole run. Findings are kept until the end (they are the output).
+ *
+ * One rule looks across namespaces: automount-unbound-service-account asks whether any
+ * binding grants a service account anything. When it runs, the ClusterRoleBindings and the
+ * RoleBindings that name another namespace's service accounts are listed first and kept (only
+ * those, usually few), and each namespace is evaluated with them as context: they inform the
+ * rule, but their own findings come from their own evaluation, once.
  */
 import { evaluate } from "../engine/evaluate.ts";
 import { loadPolicySet, type PolicySet } from "../engine/policies.ts";
@@ -45,12 +51,28 @@ export interface AuditOptions {
   /** Items per list page (default 500). */
   pageSize?: number;
   now?: Date;
+  /**
+   * Called after the cluster-scoped kinds and after each namespace, so a terminal can show
+   * progress. Must not throw.
+   */
+  onProgress?: (progress: AuditProgress) => void;
+}
+
+/** How far an audit has come. */
+export interface AuditProgress {
+  /** Namespaces evaluated so far, of `namespacesTotal`. */
+  namespacesDone: number;
+  namespacesTotal: number;
+  /** Objects evaluated so far. */
+  objects: number;
 }
 
 /** What an audit found. */
 export interface AuditResult {
   /** The kubeconfig context. */
   context: string;
+  /** The API server URL. */
+  server: string;
   findings: Finding[];
   /** Objects evaluated. */
   resourceCount: number;
@@ -96,8 +118,8 @@ export async function auditCluster(client: KubeClient, options: AuditOptions): P
   const findings: Finding[] = [];
   const uids = new Map<string, string>();
   let resourceCount = 0;
-  const evaluateBatch = (resources: Resource[]) => {
-    const batch = evaluate(resources, {
+  const evaluateBatch = (resources: Resource[], context: readonly Resource[] = []) => {
+    let batch = evaluate(context.length === 0 ? resources : [...resources, ...context], {
       rules: options.rules,
       pssVersion: options.pssVersion,
       knownRuleIds: options.knownRuleIds,
@@ -107,6 +129,10 @@ export async function auditCluster(client: KubeClient, options: AuditOptions): P
       ...(policies ? { policies } : {}),
     });
     resourceCount += resources.length;
+    if (context.length > 0) {
+      const contextKeys = new Set(context.map((r) => refKey(r.ref)));
+      batch = batch.filter((f) => !contextKeys.has(refKey(f.resource)));
+    }
     if (batch.length === 0) return;
     const flagged = new Set(batch.map((f) => refKey(f.resource)));
     for (const resource of resources) {
@@ -117,6 +143,15 @@ export async function auditCluster(client: KubeClient, options: AuditOptions): P
     for (const finding of batch) findings.push(finding);
   };
 
+  const progress = (namespacesDone: number) =>
+    options.onProgress?.({
+      namespacesDone,
+      namespacesTotal: namespaces.value.length,
+      objects: resourceCount,
+    });
+  const bindings = options.rules.some((rule) => rule.meta.id === BINDINGS_RULE)
+    ? await crossNamespaceBindings(client, pageSize, warnings)
+    : undefined;
   const clusterScoped = options.namespace === undefined;
   if (clusterScoped) {
     for (const kind of CLUSTER_KINDS) {
@@ -130,34 +165,54 @@ export async function auditCluster(client: KubeClient, options: AuditOptions): P
       }
     }
   }
+  progress(0);
 
+  const contextFor = (namespace: string): Resource[] =>
+    bindings ? [...bindings.cluster, ...(bindings.byAccountNamespace.get(namespace) ?? [])] : [];
   const unserved = new Set<string>();
-  for (const namespace of namespaces.value) {
-    const batch: Resource[] = [makeResource(namespace.object)];
-    const lists = await Promise.all(
-      NAMESPACED_KINDS.filter((kind) => !unserved.has(kind.kind)).map(async (kind) => {
-        const items: KubeObject[] = [];
-        for await (const page of listPages(client, kind, { namespace: namespace.name, limit: pageSize })) {
-          if (!page.ok) return { kind, items, error: page.error };
-          items.push(...page.value);
-        }
-        return { kind, items, error: undefined };
-      }),
-    );
-    for (const { kind, items, error } of lists) {
-      if (error) {
-        if (error.reason === "failed") return err(appError("input", error.message));
-        if (error.message.includes("not served")) unserved.add(kind.kind);
-        warnings.push(error.message);
-        continue;
+  /** One kind in one namespace; an error result only for a failure that ends the audit. */
+  const listIn = async (kind: KindSpec, namespace: string, into: Resource[]): Promise<Result<void>> => {
+    if (unserved.has(kind.kind)) return ok(undefined);
+    for await (const page of listPages(client, kind, { namespace, limit: pageSize })) {
+      if (!page.ok) {
+        if (page.error.reason === "failed") return err(appError("input", page.error.message));
+        if (page.error.message.includes("not served")) unserved.add(kind.kind);
+        warnings.push(page.error.message);
+        return ok(undefined);
       }
-      for (const item of items) batch.push(makeResource(item));
+      for (const item of page.value) into.push(makeResource(item));
     }
-    evaluateBatch(batch);
+    return ok(undefined);
+  };
+
+  let done = 0;
+  if (options.namespace !== undefined) {
+    for (const namespace of namespaces.value) {
+      const batch: Resource[] = [makeResource(namespace.object)];
+      const lists = await Promise.all(NAMESPACED_KINDS.map((kind) => listIn(kind, namespace.name, batch)));
+      const failed = lists.find((r) => !r.ok);
+      if (failed && !failed.ok) return failed;
+      evaluateBatch(batch, contextFor(namespace.name));
+      progress(++done);
+    }
+  } else {
+    const merged = await mergeByNamespace(
+      client,
+      namespaces.value,
+      pageSize,
+      warnings,
+      listIn,
+      (batch, name, late) => {
+        evaluateBatch(batch, contextFor(name));
+        if (!late) progress(++done);
+      },
+    );
+    if (!merged.ok) return merged;
   }
 
   return ok({
     context: client.context,
+    server: client.server,
     findings,
     resourceCount,
     errors,
@@ -167,6 +222,174 @@ export async function auditCluster(client: KubeClient, options: AuditOptions): P
     uids,
     policyMetas: policies ? [...policies.metas.values()] : [],
   });
+}
+
+/**
+ * Whole-cluster listing: every namespaced kind is listed across all namespaces (a few large
+ * pages instead of one request per kind and namespace, which is what makes big clusters
+ * fast), and the kinds' streams are merged by namespace. The API server returns list items
+ * in storage-key order, `namespace/name`, so once every stream has moved past a namespace
+ * that namespace is complete: it is evaluated (`evaluateNamespace`) and dropped. Memory is
+ * one namespace's objects plus one page per kind. Items of namespaces not being audited
+ * (being deleted, created after the namespace list) are skipped. Should a stream ever return
+ * an item of a namespace already evaluated, that item is evaluated on its own at the end,
+ * with a warning. A kind that may not be listed across namespaces (403) is listed per
+ * namespace instead. Never throws.
+ */
+async function mergeByNamespace(
+  client: KubeClient,
+  namespaces: readonly { name: string; object: KubeObject }[],
+  pageSize: number,
+  warnings: string[],
+  listIn: (kind: KindSpec, namespace: string, into: Resource[]) => Promise<Result<void>>,
+  evaluateNamespace: (batch: Resource[], namespace: string, late: boolean) => void,
+): Promise<Result<void>> {
+  // Storage keys end the namespace with "/": "a-b/" sorts before "a/", as etcd orders them.
+  const keyOf = (namespace: string) => `${namespace}/`;
+  const itemKey = (item: KubeObject) =>
+    keyOf(String((item.metadata as { namespace?: unknown } | undefined)?.namespace ?? ""));
+  const streams = NAMESPACED_KINDS.map((kind) => {
+    const pages = listPages(client, kind, { limit: pageSize });
+    return {
+      kind,
+      pages,
+      next: pages.next(),
+      items: [] as KubeObject[],
+      index: 0,
+      ended: false,
+      perNamespace: false,
+    };
+  });
+  type Stream = (typeof streams)[number];
+  /** The stream's next item, fetching (and prefetching) pages as needed; undefined at its end. */
+  const head = async (stream: Stream): Promise<Result<KubeObject | undefined>> => {
+    while (stream.index >= stream.items.length) {
+      if (stream.ended) return ok(undefined);
+      const step = await stream.next;
+      if (step.done) {
+        stream.ended = true;
+        return ok(undefined);
+      }
+      if (!step.value.ok) {
+        stream.ended = true;
+        const error = step.value.error;
+        if (error.reason === "failed") return err(appError("input", error.message));
+        if (error.message.includes(": forbidden:") && stream.items.length === 0) stream.perNamespace = true;
+        else warnings.push(error.message);
+        return ok(undefined);
+      }
+      stream.items = step.value.value;
+      stream.index = 0;
+      // One page ahead: the next request runs while this page is evaluated.
+      stream.next = stream.pages.next();
+    }
+    return ok(stream.items[stream.index]);
+  };
+
+  const evaluated = new Set<string>();
+  const late = new Map<string, Resource[]>();
+  const sorted = [...namespaces].sort((a, b) => (keyOf(a.name) < keyOf(b.name) ? -1 : 1));
+  for (const namespace of sorted) {
+    const key = keyOf(namespace.name);
+    const batch: Resource[] = [makeResource(namespace.object)];
+    for (const stream of streams) {
+      for (;;) {
+        const next = await head(stream);
+        if (!next.ok) return next;
+        const item = next.value;
+        if (item === undefined) break;
+        const at = itemKey(item);
+        if (at > key) break;
+        stream.index++;
+        if (at === key) batch.push(makeResource(item));
+        else if (evaluated.has(at)) {
+          const list = late.get(at) ?? [];
+          list.push(makeResource(item));
+          late.set(at, list);
+        }
+      }
+      if (stream.perNamespace) {
+        const listed = await listIn(stream.kind, namespace.name, batch);
+        if (!listed.ok) return listed;
+      }
+    }
+    evaluated.add(key);
+    evaluateNamespace(batch, namespace.name, false);
+  }
+  for (const [key, resources] of late) {
+    warnings.push(
+      `the API server listed ${resources.length} object(s) of namespace "${key.slice(0, -1)}" out of order; they were evaluated without the namespace's other objects`,
+    );
+    evaluateNamespace(resources, key.slice(0, -1), true);
+  }
+  return ok(undefined);
+}
+
+/** The rule that needs bindings from outside the namespace it evaluates. */
+const BINDINGS_RULE = "automount-unbound-service-account";
+
+/** ClusterRoleBindings, and RoleBindings listed across all namespaces. */
+const RBAC_BINDING_KINDS: readonly KindSpec[] = [...CLUSTER_KINDS, ...NAMESPACED_KINDS].filter(
+  (kind) => kind.kind === "ClusterRoleBinding" || kind.kind === "RoleBinding",
+);
+
+/**
+ * The bindings that grant service accounts across namespaces: ClusterRoleBindings with a
+ * ServiceAccount or `system:serviceaccounts:NS` group subject, and RoleBindings naming a service
+ * account of another namespace (indexed by that namespace). A kind that cannot be listed is
+ * a warning: the rule then sees fewer bindings and may report accounts they bind.
+ */
+async function crossNamespaceBindings(
+  client: KubeClient,
+  pageSize: number,
+  warnings: string[],
+): Promise<{ cluster: Resource[]; byAccountNamespace: Map<string, Resource[]> }> {
+  const cluster: Resource[] = [];
+  const byAccountNamespace = new Map<string, Resource[]>();
+  const subjectsOf = (object: KubeObject) =>
+    (Array.isArray(object.subjects) ? object.subjects : []) as {
+      kind?: unknown;
+      name?: unknown;
+      namespace?: unknown;
+    }[];
+  for (const kind of RBAC_BINDING_KINDS) {
+    for await (const page of listPages(client, kind, { limit: pageSize })) {
+      if (!page.ok) {
+        warnings.push(`${page.error.message}; ${BINDINGS_RULE} sees only the bindings it can list`);
+        break;
+      }
+      for (const object of page.value) {
+        const subjects = subjectsOf(object);
+        if (!kind.namespaced) {
+          const relevant = subjects.some(
+            (s) =>
+              s.kind === "ServiceAccount" ||
+              (s.kind === "Group" &&
+                typeof s.name === "string" &&
+                s.name.startsWith("system:serviceaccounts:")),
+          );
+          if (relevant) cluster.push(makeResource(object));
+          continue;
+        }
+        const own = (object.metadata as { namespace?: unknown } | undefined)?.namespace;
+        const foreign = new Set(
+          subjects
+            .filter(
+              (s) => s.kind === "ServiceAccount" && typeof s.namespace === "string" && s.namespace !== own,
+            )
+            .map((s) => s.namespace as string),
+        );
+        if (foreign.size === 0) continue;
+        const resource = makeResource(object);
+        for (const namespace of foreign) {
+          const list = byAccountNamespace.get(namespace) ?? [];
+          list.push(resource);
+          byAccountNamespace.set(namespace, list);
+        }
+      }
+    }
+  }
+  return { cluster, byAccountNamespace };
 }
 
 /** The namespaces to audit, with their objects (or the object the API server would have). */
@@ -226,7 +449,7 @@ async function namespacesToAudit(
  * together with the `--policy` files. Problems of the cluster's own policies are warnings
  * (the user did not write them here); problems of `--policy` files are input errors.
  */
-async function loadClusterPolicies(
+export async function loadClusterPolicies(
   client: KubeClient,
   fileResources: readonly Resource[],
   warnings: string[],

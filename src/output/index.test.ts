@@ -5,6 +5,7 @@ import {
   isOutputFormat,
   OUTPUT_FORMATS,
   render,
+  renderHtml,
   renderJson,
   renderJunit,
   renderSarif,
@@ -14,8 +15,8 @@ import {
 import { emptyReport, GOLDEN_DIR, sampleReport } from "./test-support.ts";
 
 describe("OUTPUT_FORMATS and render", () => {
-  test("lists the five formats, table first", () => {
-    expect(OUTPUT_FORMATS).toEqual(["table", "json", "yaml", "sarif", "junit"]);
+  test("lists the six formats, table first", () => {
+    expect(OUTPUT_FORMATS).toEqual(["table", "json", "yaml", "sarif", "junit", "html"]);
   });
 
   test("isOutputFormat accepts exactly the listed names", () => {
@@ -30,6 +31,7 @@ describe("OUTPUT_FORMATS and render", () => {
     expect(render("yaml", report)).toBe(renderYaml(report));
     expect(render("sarif", report)).toBe(renderSarif(report));
     expect(render("junit", report)).toBe(renderJunit(report));
+    expect(render("html", report)).toBe(renderHtml(report));
   });
 
   test.each(OUTPUT_FORMATS)(
@@ -105,6 +107,8 @@ describe("golden files", () => {
   test("__golden__ holds exactly the expected files", () => {
     const expected = OUTPUT_FORMATS.flatMap((format) => [`sample.${EXT[format]}`, `empty.${EXT[format]}`]);
     expected.push("sample.table-color.txt");
+    // Several clusters side by side (clusters.test.ts).
+    expected.push(...CLUSTER_GOLDEN);
     expect(readdirSync(GOLDEN_DIR).sort()).toEqual(expected.sort());
   });
 });
@@ -115,4 +119,14 @@ const EXT = {
   yaml: "yaml",
   sarif: "sarif.json",
   junit: "junit.xml",
+  html: "html",
 } as const;
+
+const CLUSTER_GOLDEN = [
+  "clusters.json",
+  "clusters.yaml",
+  "clusters.sarif.json",
+  "clusters.junit.xml",
+  "clusters.html",
+  "clusters.table.txt",
+];

@@ -40,6 +40,45 @@ export function renderJunit(report: ScanReport, _options: RenderOptions = {}): s
   if (report.errors.length > 0) {
     suites.push({ name: INPUT_SUITE, cases: report.errors.map(inputErrorCase) });
   }
+  return documentText(suites);
+}
+
+/**
+ * Render several reports (one per cluster of `belay audit`) as one document with one
+ * `<testsuite>` per group, named by it, in the given order. Its cases are the rule cases of
+ * {@link renderJunit} (classname: the rule id) followed by the input errors; a group
+ * without a report (a cluster that could not be audited) has one `<error>` case of type
+ * `cluster-not-audited`. Pure; never throws.
+ */
+export function renderJunitGroups(
+  groups: readonly { name: string; report?: ScanReport; error?: string }[],
+): string {
+  const suites = groups.map((group): TestSuite => {
+    if (!group.report) {
+      const message = group.error ?? "not audited";
+      return {
+        name: group.name,
+        cases: [
+          {
+            name: group.name,
+            classname: "belay.cluster",
+            outcome: { element: "error", type: "cluster-not-audited", message, body: message },
+          },
+        ],
+      };
+    }
+    return {
+      name: group.name,
+      cases: [
+        ...ruleSuites(group.report).flatMap((suite) => suite.cases),
+        ...group.report.errors.map(inputErrorCase),
+      ],
+    };
+  });
+  return documentText(suites);
+}
+
+function documentText(suites: readonly TestSuite[]): string {
   const totals = counts(suites.flatMap((suite) => suite.cases));
   const lines = [
     `<?xml version="1.0" encoding="UTF-8"?>`,

@@ -8,13 +8,20 @@ import { registerAudit } from "../../src/cli/audit.ts";
 import { UsageError } from "../../src/cli/io.ts";
 import type { RunResult } from "../helpers.ts";
 
-/** `belay audit ARGS` with `env` (KUBECONFIG, PATH). Never throws. */
-export async function runAudit(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+/**
+ * `belay audit ARGS` with `env` (KUBECONFIG, PATH); `stderrTTY` makes stderr look like a
+ * terminal (progress output). Never throws.
+ */
+export async function runAudit(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { stderrTTY?: boolean } = {},
+): Promise<RunResult> {
   let stdout = "";
   let stderr = "";
   const io = {
     stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
+    stderr: { write: (t: string) => (stderr += t), isTTY: options.stderrTTY === true },
     readStdin: async () => "",
     isTTY: false,
     env,

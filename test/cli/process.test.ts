@@ -37,7 +37,7 @@ describe("bin/belay.js", () => {
     const result = belay(["scan", "--output", "nope", "examples/"]);
     expect(result.status).toBe(2);
     expect(result.stderr).toBe(
-      'belay: unknown output format "nope"; use one of table, json, yaml, sarif, junit\n',
+      'belay: unknown output format "nope"; use one of table, json, yaml, sarif, junit, html\n',
     );
   });
 

@@ -162,7 +162,10 @@ describe("belay scan flags and exit codes", () => {
   });
 
   it.each([
-    [["--output", "xml"], 'belay: unknown output format "xml"; use one of table, json, yaml, sarif, junit\n'],
+    [
+      ["--output", "xml"],
+      'belay: unknown output format "xml"; use one of table, json, yaml, sarif, junit, html\n',
+    ],
     [
       ["--fail-on", "severe"],
       'belay: unknown severity "severe" for --fail-on; use one of critical, high, medium, low, info\n',

@@ -5,6 +5,7 @@
  */
 import type { Rule } from "../rule.ts";
 import { automountServiceAccountToken } from "./automount-service-account-token.ts";
+import { automountUnboundServiceAccount } from "./automount-unbound-service-account.ts";
 import { containerReadonlyRootFilesystem } from "./container-readonly-root-filesystem.ts";
 import { cpuLimits } from "./cpu-limits.ts";
 import { cpuRequests } from "./cpu-requests.ts";
@@ -23,6 +24,8 @@ import { livenessProbe } from "./liveness-probe.ts";
 import { memoryLimits } from "./memory-limits.ts";
 import { memoryRequests } from "./memory-requests.ts";
 import { namespaceNoDefaultDeny } from "./namespace-no-default-deny.ts";
+import { namespacePssLabelMissing } from "./namespace-pss-label-missing.ts";
+import { namespacePssPrivileged } from "./namespace-pss-privileged.ts";
 import { rbacClusterAdminBinding } from "./rbac-cluster-admin-binding.ts";
 import { rbacDangerousVerbs } from "./rbac-dangerous-verbs.ts";
 import { rbacNodesProxy } from "./rbac-nodes-proxy.ts";
@@ -44,6 +47,7 @@ import { workloadNoNetworkpolicy } from "./workload-no-networkpolicy.ts";
 /** Every hardening rule, in id order. Listed explicitly: no registration by import side effect. */
 export const HARDENING_RULES: readonly Rule[] = [
   automountServiceAccountToken,
+  automountUnboundServiceAccount,
   containerReadonlyRootFilesystem,
   cpuLimits,
   cpuRequests,
@@ -62,6 +66,8 @@ export const HARDENING_RULES: readonly Rule[] = [
   memoryLimits,
   memoryRequests,
   namespaceNoDefaultDeny,
+  namespacePssLabelMissing,
+  namespacePssPrivileged,
   rbacClusterAdminBinding,
   rbacDangerousVerbs,
   rbacNodesProxy,
