@@ -19,7 +19,7 @@ export interface ReviewRequest {
   name: string;
   object: Record<string, unknown> | null;
   oldObject: Record<string, unknown> | null;
-  userInfo: { username: string; groups: string[] };
+  userInfo: { username: string; groups: string[]; uid?: string; extra?: Record<string, string[]> };
   dryRun: boolean;
 }
 
@@ -29,6 +29,34 @@ export interface ReviewResponse {
   allowed: boolean;
   status?: { code: number; reason: string; message: string };
   warnings?: string[];
+  /** Keys without a slash: the API server prefixes each with `<webhook name>/`. */
+  auditAnnotations?: Record<string, string>;
+  /** `/mutate` only: base64 of a JSON Patch. */
+  patchType?: "JSONPatch";
+  patch?: string;
+}
+
+/**
+ * The deepest nesting belay accepts in a request. Real objects nest a few dozen levels; the
+ * limit keeps recursive code (rules, CEL, field location) far from the stack's end.
+ */
+export const MAX_NESTING_DEPTH = 1000;
+
+/** Nesting depth of a JSON value (a scalar is 0), counted without recursion; stops past `limit`. */
+export function nestingDepth(value: unknown, limit = MAX_NESTING_DEPTH): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== "object" || node === null) continue;
+    const inner = depth + 1;
+    if (inner > max) max = inner;
+    if (max > limit) return max;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === "object" && child !== null) stack.push([child, inner]);
+    }
+  }
+  return max;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -70,6 +98,10 @@ export function parseReview(body: unknown): ReviewRequest {
   const kind = isObject(request.kind) ? request.kind : {};
   const resource = isObject(request.resource) ? request.resource : {};
   const userInfo = isObject(request.userInfo) ? request.userInfo : {};
+  const extra: Record<string, string[]> = {};
+  if (isObject(userInfo.extra))
+    for (const [k, v] of Object.entries(userInfo.extra))
+      if (Array.isArray(v)) extra[k] = v.filter((x): x is string => typeof x === "string");
   return {
     uid,
     operation: operation as Operation,
@@ -87,6 +119,8 @@ export function parseReview(body: unknown): ReviewRequest {
     userInfo: {
       username: str(userInfo.username),
       groups: Array.isArray(userInfo.groups) ? userInfo.groups.filter((g) => typeof g === "string") : [],
+      ...(typeof userInfo.uid === "string" && userInfo.uid !== "" ? { uid: userInfo.uid } : {}),
+      ...(Object.keys(extra).length > 0 ? { extra } : {}),
     },
     dryRun: request.dryRun === true,
   };

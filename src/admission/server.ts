@@ -1,94 +1,60 @@
 /**
- * `createWebhookServer(options)`: the validating admission webhook over HTTPS. Everything it
- * needs is validated here, once; requests then run the same `evaluate()` as `belay scan`.
+ * `createWebhookServer(options)`: the admission webhook over HTTPS. Everything it needs is
+ * validated here, once; requests then run the same `evaluate()` as `belay scan` for the
+ * built-in rules and the same VAP evaluation for user policies, and the action table
+ * (config.ts) decides what each finding does: deny, warn, audit annotation, or nothing.
  *
- * Endpoints: `POST /validate` (AdmissionReview admission.k8s.io/v1), `GET /healthz`,
- * `GET /readyz`, `GET /metrics` (Prometheus text format).
+ * Endpoints: `POST /validate` (AdmissionReview admission.k8s.io/v1), `POST /mutate` (when
+ * enabled: safe defaults as a JSON Patch), `GET /healthz`, `GET /readyz`, `GET /metrics`
+ * (Prometheus text format). Decisions are the reviewer's (reviewer.ts); this module adds
+ * HTTP, metrics and the decision log. It loads fastify and prom-client: import it lazily.
  */
-
-import { X509Certificate } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { createSecureContext } from "node:tls";
 import Fastify from "fastify";
 import { Counter, Histogram, Registry } from "prom-client";
-import { evaluate } from "../engine/evaluate.ts";
-import type { AdmissionContext, PolicySet } from "../engine/policies.ts";
+import type { PolicySet } from "../engine/policies.ts";
 import type { Finding } from "../findings/finding.ts";
-import { makeResource } from "../resources/parse.ts";
-import type { KubeObject } from "../resources/types.ts";
-import { appError, err, ok, type Result } from "../result.ts";
-import {
-  PROFILES,
-  type Profile,
-  type PssVersion,
-  parsePssVersion,
-  RULE_IDS,
-  type Rule,
-  selectRules,
-} from "../rules/index.ts";
-import { classify, type Decision, denialMessage, ratchet, warningText } from "./decide.ts";
+import { ok, type Result } from "../result.ts";
 import { HttpError } from "./http-error.ts";
 import {
+  MAX_NESTING_DEPTH,
+  nestingDepth,
   type Operation,
   parseGoDuration,
   parseReview,
   type ReviewRequest,
   reviewResponse,
 } from "./review.ts";
+import {
+  certificateProblem,
+  createReviewer,
+  DeadlineExceeded,
+  type LiveAuthorizer,
+  loggableObject,
+  nameOf,
+  type Outcome,
+  resolveWebhookOptions,
+  type WebhookOptions,
+} from "./reviewer.ts";
 
-/** Where log lines go (one JSON object per line). */
-export interface LineWriter {
-  write(line: string): unknown;
-}
+export { DEFAULT_EXEMPT_NAMESPACES, FAILURE_MODES, type FailureMode } from "./config.ts";
+export {
+  CONTEXT_RULES,
+  certificateProblem,
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type LineWriter,
+  type LiveAuthorizer,
+  loggableObject,
+  resolveWebhookOptions,
+  type WebhookOptions,
+} from "./reviewer.ts";
 
-/** What to do when a request cannot be evaluated in time. */
-export const FAILURE_MODES = ["deny", "allow"] as const;
-export type FailureMode = (typeof FAILURE_MODES)[number];
-
-/** Namespaces exempt by default: the control plane's and belay's own. */
-export const DEFAULT_EXEMPT_NAMESPACES: readonly string[] = ["kube-system", "belay-system"];
-
-/** The request body limit: 3 MiB, as the API server's own limit for an object. */
-export const DEFAULT_BODY_LIMIT = 3 * 1024 * 1024;
-
-/**
- * Rules that relate several objects (a workload and the NetworkPolicies of its namespace, a
- * namespace and its policies). One admission request shows one object, so they would report
- * every workload; they belong to `belay scan` and the audit.
- */
-export const CONTEXT_RULES: ReadonlySet<string> = new Set([
-  "workload-no-networkpolicy",
-  "namespace-no-default-deny",
-]);
-
-/** Options of {@link createWebhookServer}. */
-export interface WebhookOptions {
-  /** PEM serving certificate (chain) and key. */
-  tlsCert: string;
-  tlsKey: string;
-  /** Default 8443; 0 picks a free port. */
-  port?: number;
-  /** Default `0.0.0.0`. */
-  host?: string;
-  /** Built-in rule profiles (default `all`). */
-  profiles?: readonly string[];
-  /** Pod Security Standards version, `v1.N` or `latest` (default). */
-  pssVersion?: string;
-  /** Compiled user ValidatingAdmissionPolicies (see `loadPolicySet`). */
-  policies?: PolicySet;
-  /** Namespaces admitted without evaluation (default {@link DEFAULT_EXEMPT_NAMESPACES}). */
-  exemptNamespaces?: readonly string[];
-  /** When a request's deadline passes before its decision: deny (default, fail closed) or allow. */
-  failureMode?: string;
-  /** Deadline when the API server sends no `timeout` parameter (default 10 000 ms, its own default). */
-  defaultTimeoutMs?: number;
-  /** Default {@link DEFAULT_BODY_LIMIT}. */
-  bodyLimit?: number;
-  /** One JSON line per decision. */
-  decisionLog: LineWriter;
-  /** Operational log: bad requests, evaluation errors, lifecycle (JSON lines). */
-  log: LineWriter;
-}
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  408: "Request Timeout",
+  431: "Request Header Fields Too Large",
+};
 
 /** A constructed webhook server. */
 export interface WebhookServer {
@@ -102,98 +68,73 @@ export interface WebhookServer {
   readonly metrics: Registry;
   /** The rule ids the server evaluates. */
   readonly ruleIds: readonly string[];
+  /** Replace the user policies (a cluster refresh); requests in flight keep the old set. */
+  setPolicies(policies: PolicySet | undefined): void;
+  /**
+   * Serve a new certificate and key from now on (hot reload). Returns the problem and keeps
+   * the current pair when the new one is unusable. Existing connections keep their session.
+   */
+  setCertificate(cert: string, key: string): string | undefined;
+  /** Write an operational log line (for the command's reloaders). */
+  log(event: string, fields?: Record<string, unknown>): void;
+  /**
+   * Send one request through the whole handler chain (body parsing, limits, routes, the
+   * error handler) without a socket: for fuzzing and tests. Never rejects for a bad request;
+   * its answer is the status and body a client would get.
+   */
+  inject(request: {
+    method: "GET" | "POST";
+    url: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+  }): Promise<{ status: number; body: string; headers: Record<string, unknown> }>;
 }
 
-interface Resolved {
-  cert: string;
-  key: string;
-  port: number;
-  host: string;
-  rules: Rule[];
-  pssVersion: PssVersion;
-  policies: PolicySet | undefined;
-  policyIds: ReadonlySet<string>;
-  exempt: ReadonlySet<string>;
-  failureMode: FailureMode;
-  defaultTimeoutMs: number;
-  bodyLimit: number;
-}
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/** Validate every option; all problems are reported together. */
-export function resolveWebhookOptions(options: WebhookOptions, now: Date = new Date()): Result<Resolved> {
-  const problems: string[] = [];
-  if (!options.tlsCert) problems.push("tls-cert: a PEM certificate is required");
-  if (!options.tlsKey) problems.push("tls-key: a PEM private key is required");
-  if (options.tlsCert && options.tlsKey) {
-    try {
-      createSecureContext({ cert: options.tlsCert, key: options.tlsKey, minVersion: "TLSv1.2" });
-      const leaf = new X509Certificate(options.tlsCert);
-      if (new Date(leaf.validTo) < now) problems.push(`tls-cert: the certificate expired on ${leaf.validTo}`);
-      if (new Date(leaf.validFrom) > now)
-        problems.push(`tls-cert: the certificate is not valid before ${leaf.validFrom}`);
-    } catch (e) {
-      problems.push(`tls-cert/tls-key: not a usable certificate and key pair: ${(e as Error).message}`);
-    }
-  }
-  const port = options.port ?? 8443;
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    problems.push(`port: must be an integer 0…65535, got ${port}`);
-  const profiles = options.profiles && options.profiles.length > 0 ? options.profiles : ["all"];
-  const badProfiles = profiles.filter((p) => !(PROFILES as readonly string[]).includes(p));
-  if (badProfiles.length > 0)
-    problems.push(
-      `profile: unknown ${badProfiles.map((p) => `"${p}"`).join(", ")}; use ${PROFILES.join(", ")}`,
-    );
-  const pssVersion = parsePssVersion(options.pssVersion ?? "latest");
-  if (pssVersion === undefined) problems.push(`pss-version: "${options.pssVersion}" is not v1.N or latest`);
-  const exempt = options.exemptNamespaces ?? DEFAULT_EXEMPT_NAMESPACES;
-  const badNamespaces = exempt.filter((n) => !DNS_LABEL.test(n));
-  if (badNamespaces.length > 0)
-    problems.push(
-      `exempt-namespaces: ${badNamespaces.map((n) => `"${n}"`).join(", ")} ${badNamespaces.length === 1 ? "is" : "are"} not a valid namespace name`,
-    );
-  const failureMode = options.failureMode ?? "deny";
-  if (!(FAILURE_MODES as readonly string[]).includes(failureMode))
-    problems.push(`failure-mode: must be deny or allow, got "${failureMode}"`);
-  const defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
-  if (!(defaultTimeoutMs > 0)) problems.push("default timeout: must be positive");
-  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) problems.push("body limit: must be a positive integer");
-  let rules: Rule[] = [];
-  if (badProfiles.length === 0 && pssVersion !== undefined) {
-    const selected = selectRules({ profiles: profiles as Profile[], pssVersion });
-    if (selected.ok) rules = selected.value.filter((rule) => !CONTEXT_RULES.has(rule.meta.id));
-    else problems.push(selected.error.message);
-  }
-  if (problems.length > 0) return err(appError("config", "invalid webhook configuration", problems));
-  return ok({
-    cert: options.tlsCert,
-    key: options.tlsKey,
-    port,
-    host: options.host ?? "0.0.0.0",
-    rules,
-    pssVersion: pssVersion as PssVersion,
-    policies: options.policies,
-    policyIds: new Set(options.policies ? options.policies.metas.keys() : []),
-    exempt: new Set(exempt),
-    failureMode: failureMode as FailureMode,
-    defaultTimeoutMs,
-    bodyLimit,
-  });
-}
-
-/** Metrics of one server, in its own registry. */
-function makeMetrics() {
+/** Metrics of one server, in its own registry; the authorizer's counters are read at scrape time. */
+function makeMetrics(authorizer: LiveAuthorizer | undefined) {
   const registry = new Registry();
+  // Counters that mirror the live authorizer's own monotonic counts when scraped.
+  const mirrored = (read: (a: LiveAuthorizer) => number) => {
+    let seen = 0;
+    return function (this: Counter) {
+      if (authorizer === undefined) return;
+      const now = read(authorizer);
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    };
+  };
   return {
+    subjectAccessReviews: new Counter({
+      name: "belay_webhook_subjectaccessreviews_total",
+      help: "SubjectAccessReviews sent to answer policies' `authorizer` checks.",
+      registers: [registry],
+      collect: mirrored((a) => a.reviews),
+    }),
+    subjectAccessReviewFailures: new Counter({
+      name: "belay_webhook_subjectaccessreview_failures_total",
+      help: "SubjectAccessReviews that got no decision (transport error, error status, timeout); the check is then an evaluation error.",
+      registers: [registry],
+      collect: mirrored((a) => a.failedReviews),
+    }),
+    authorizerCacheHits: new Counter({
+      name: "belay_webhook_authorizer_cache_hits_total",
+      help: "Policies' `authorizer` checks answered from the decision cache without a SubjectAccessReview.",
+      registers: [registry],
+      collect: mirrored((a) => a.cacheHits),
+    }),
     registry,
     duration: new Histogram({
       name: "belay_webhook_request_duration_seconds",
       help: "Time from receiving an AdmissionReview to answering it.",
       labelNames: ["operation", "verdict"],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    policyDuration: new Histogram({
+      name: "belay_webhook_policy_evaluation_seconds",
+      help: "Evaluation time per user policy (and `belay-rules` for all built-in rules together) per request it was evaluated on.",
+      labelNames: ["policy"],
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1],
       registers: [registry],
     }),
     decisions: new Counter({
@@ -214,6 +155,12 @@ function makeMetrics() {
       labelNames: ["rule"],
       registers: [registry],
     }),
+    audits: new Counter({
+      name: "belay_webhook_audits_total",
+      help: "Findings recorded as audit annotations only, by rule or policy id.",
+      labelNames: ["rule"],
+      registers: [registry],
+    }),
     errors: new Counter({
       name: "belay_webhook_evaluation_errors_total",
       help: "Rules or policies that could not be evaluated, by id.",
@@ -231,26 +178,23 @@ function makeMetrics() {
       labelNames: ["status"],
       registers: [registry],
     }),
+    mutations: new Counter({
+      name: "belay_webhook_mutations_total",
+      help: "Objects /mutate changed (patched) or left alone (unchanged), by kind.",
+      labelNames: ["kind", "result"],
+      registers: [registry],
+    }),
+    reloads: new Counter({
+      name: "belay_webhook_reloads_total",
+      help: "Certificate and policy reloads by what was reloaded and the result (ok, error).",
+      labelNames: ["what", "result"],
+      registers: [registry],
+    }),
   };
 }
 
-type Verdict = "allow" | "warn" | "deny" | "exempt";
-
-/** The outcome of one review, before it is written anywhere. */
-interface Outcome {
-  response: {
-    uid: string;
-    allowed: boolean;
-    status?: { code: number; reason: string; message: string };
-    warnings?: string[];
-  };
-  verdict: Verdict;
-  decision: Decision;
-  audit: Finding[];
-  reason?: string;
-}
-
-class DeadlineExceeded extends Error {}
+/** A body decoder that rejects invalid UTF-8 instead of replacing it. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
  * Construct the server. Invalid options are a config error listing every problem; nothing
@@ -260,7 +204,7 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
   const resolved = resolveWebhookOptions(options);
   if (!resolved.ok) return resolved;
   const cfg = resolved.value;
-  const metrics = makeMetrics();
+  const metrics = makeMetrics(cfg.authorizer);
   const log = (event: string, fields: Record<string, unknown> = {}) =>
     options.log.write(
       `${JSON.stringify({ time: new Date().toISOString(), level: fields.level ?? "info", event, ...fields })}\n`,
@@ -268,26 +212,76 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
   let listening = false;
   let closing: Promise<void> | undefined;
   const receivedAt = new WeakMap<object, number>();
+  const reviewer = createReviewer(cfg, {
+    log,
+    policyTime: (policy, seconds) => metrics.policyDuration.observe({ policy }, seconds),
+    mutation: (kind, result) => metrics.mutations.inc({ kind, result }),
+    ...(options.namespaceObject ? { namespaceObject: options.namespaceObject } : {}),
+  });
 
   const app = Fastify({
-    https: { cert: cfg.cert, key: cfg.key, minVersion: "TLSv1.2" },
+    https: {
+      cert: cfg.cert,
+      key: cfg.key,
+      minVersion: "TLSv1.2",
+      headersTimeout: cfg.requestTimeoutMs,
+      requestTimeout: cfg.requestTimeoutMs,
+      // Node checks these timeouts on this period (30 s by default, longer than the API server waits).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, cfg.requestTimeoutMs / 4)),
+    } as object,
     bodyLimit: cfg.bodyLimit,
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    requestTimeout: cfg.requestTimeoutMs,
+    // Requests that fail before routing (a body too slow, malformed HTTP, huge headers):
+    // the same JSON error body as every other rejection, and a log line.
+    clientErrorHandler(error: NodeJS.ErrnoException, socket) {
+      if (error.code === "ECONNRESET" || socket.destroyed) return;
+      const [status, message] =
+        error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, `request not received within ${cfg.requestTimeoutMs} ms`]
+          : error.code === "HPE_HEADER_OVERFLOW"
+            ? [431, "request headers too large"]
+            : [400, "malformed HTTP request"];
+      metrics.badRequests.inc({ status: String(status) });
+      log("request rejected", { level: "warn", status, error: message, code: error.code ?? "" });
+      const body = JSON.stringify({ error: message });
+      if (socket.writable)
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+        );
+      socket.destroy();
+    },
   });
 
-  app.addHook("onRequest", async (request) => {
+  // A callback hook, not an async one: no promise per request on the hot path.
+  app.addHook("onRequest", (request, _reply, done) => {
     receivedAt.set(request.raw, performance.now());
+    done();
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => {
+    let text: string;
     try {
-      done(null, JSON.parse(body as string));
+      text = UTF8.decode(body as Buffer);
+    } catch {
+      done(new HttpError(400, "request body is not valid UTF-8"), undefined);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
     } catch (e) {
       done(new HttpError(400, "request body is not valid JSON", (e as Error).message), undefined);
+      return;
     }
+    if (nestingDepth(parsed) > MAX_NESTING_DEPTH) {
+      done(new HttpError(400, `request body nests deeper than ${MAX_NESTING_DEPTH} levels`), undefined);
+      return;
+    }
+    done(null, parsed);
   });
 
   /** The single error handler: every error becomes `{"error": message}` and a log line. Never throws. */
@@ -332,6 +326,10 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
       .send({ error: `no route ${request.method} ${request.url.split("?")[0]}` });
   });
 
+  app.server.on("tlsClientError", (error: NodeJS.ErrnoException) => {
+    log("tls handshake failed", { level: "warn", error: error.code ?? error.message });
+  });
+
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     if (listening && closing === undefined) return { status: "ok" };
@@ -352,156 +350,51 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
     const deadline = start + timeoutMs - Math.min(timeoutMs / 10, 1000);
     let outcome: Outcome;
     try {
-      outcome = review_(review, deadline);
+      const result = reviewer.validate(review, deadline);
+      // Only policies using `authorizer` make it a promise: the rest stays synchronous.
+      outcome = result instanceof Promise ? await result : result;
     } catch (e) {
       if (!(e instanceof DeadlineExceeded)) throw e;
       metrics.timeouts.inc();
-      outcome = timeoutOutcome(review, timeoutMs);
+      outcome = reviewer.timeout(review, timeoutMs);
     }
     const latencySeconds = (performance.now() - start) / 1000;
-    record(review, outcome, latencySeconds);
+    record(review, outcome, latencySeconds, "validate");
     return reviewResponse(outcome.response);
   });
 
-  function checkDeadline(deadline: number): void {
-    if (performance.now() > deadline) throw new DeadlineExceeded();
-  }
-
-  /** Evaluate a request. Throws DeadlineExceeded when the deadline passes between stages. */
-  function review_(review: ReviewRequest, deadline: number): Outcome {
-    const none: Decision = { deny: [], warn: [], error: [] };
-    const allow = (verdict: Verdict, reason?: string): Outcome => ({
-      response: { uid: review.uid, allowed: true },
-      verdict,
-      decision: none,
-      audit: [],
-      ...(reason ? { reason } : {}),
+  if (cfg.mutate) {
+    app.post("/mutate", async (request) => {
+      const start = receivedAt.get(request.raw) ?? performance.now();
+      const review = parseReview(request.body);
+      const outcome = reviewer.mutate(review);
+      record(review, outcome, (performance.now() - start) / 1000, "mutate");
+      return reviewResponse(outcome.response);
     });
-    if (review.namespace !== "" && cfg.exempt.has(review.namespace))
-      return allow("exempt", "exempt namespace");
-    if (review.operation === "CONNECT") return allow("allow", "connect is logged, not evaluated");
-    const object = review.operation === "DELETE" ? review.oldObject : review.object;
-    if (object === null) {
-      if (review.operation === "DELETE") return allow("allow", "no oldObject to evaluate");
-      throw new HttpError(400, `invalid AdmissionReview: request.object is missing for ${review.operation}`);
-    }
-    checkDeadline(deadline);
-    const findings = evaluateObject(object, review.namespace, deadline, review);
-    if (review.operation === "DELETE") {
-      // Deleting a non-compliant object only makes things better: record, never block.
-      return {
-        ...allow("allow", "delete is logged, not enforced"),
-        audit: findings.filter((f) => f.status === "fail" || f.status === "warn"),
-      };
-    }
-    let decision = classify(findings, cfg.policyIds);
-    if (review.operation === "UPDATE" && review.oldObject !== null && decision.deny.length > 0) {
-      decision = ratchet(decision, evaluateObject(review.oldObject, review.namespace, deadline));
-    }
-    const warnings = decision.warn.map(warningText);
-    const unique = [...new Set(warnings)];
-    if (decision.deny.length > 0) {
-      return {
-        response: {
-          uid: review.uid,
-          allowed: false,
-          status: { code: 403, reason: "Forbidden", message: denialMessage(decision.deny) },
-          ...(unique.length > 0 ? { warnings: unique } : {}),
-        },
-        verdict: "deny",
-        decision,
-        audit: [],
-      };
-    }
-    return {
-      response: { uid: review.uid, allowed: true, ...(unique.length > 0 ? { warnings: unique } : {}) },
-      verdict: unique.length > 0 ? "warn" : "allow",
-      decision,
-      audit: [],
-    };
   }
 
-  /** Run the engine on one object: built-in rules, then user policies, checking the deadline between. */
-  function evaluateObject(
-    object: KubeObject,
-    namespace: string,
-    deadline: number,
-    review?: ReviewRequest,
-  ): Finding[] {
-    const resource = makeResource(withNamespace(object, namespace));
-    const base = { pssVersion: cfg.pssVersion, knownRuleIds: RULE_IDS };
-    const findings = evaluate([resource], { ...base, rules: cfg.rules });
-    checkDeadline(deadline);
-    if (cfg.policies && cfg.policies.policies.length > 0) {
-      // User policies see the real request: operation, old object, user, subresource.
-      const admission: AdmissionContext | undefined = review
-        ? {
-            operation: review.operation,
-            oldObject: review.oldObject,
-            user: review.userInfo,
-            resource: { ...review.resource, subresource: review.subResource },
-            dryRun: review.dryRun,
-          }
-        : undefined;
-      findings.push(
-        ...evaluate([resource], {
-          ...base,
-          rules: [],
-          policies: cfg.policies,
-          ...(admission ? { admission } : {}),
-        }),
-      );
-      checkDeadline(deadline);
-    }
-    return findings;
-  }
-
-  function timeoutOutcome(review: ReviewRequest, timeoutMs: number): Outcome {
-    const none: Decision = { deny: [], warn: [], error: [] };
-    const text = `belay could not evaluate this request within its timeout (${timeoutMs} ms)`;
-    if (cfg.failureMode === "allow") {
-      return {
-        response: {
-          uid: review.uid,
-          allowed: true,
-          warnings: [`[belay] ${text}; admitted because the failure mode is allow`],
-        },
-        verdict: "warn",
-        decision: none,
-        audit: [],
-        reason: "timeout",
-      };
-    }
-    return {
-      response: {
-        uid: review.uid,
-        allowed: false,
-        status: {
-          code: 503,
-          reason: "ServiceUnavailable",
-          message: `${text}; denied because the failure mode is deny. Retry the request.`,
-        },
-      },
-      verdict: "deny",
-      decision: none,
-      audit: [],
-      reason: "timeout",
-    };
-  }
-
-  function record(review: ReviewRequest, outcome: Outcome, latencySeconds: number): void {
+  function record(
+    review: ReviewRequest,
+    outcome: Outcome,
+    latencySeconds: number,
+    endpoint: "validate" | "mutate",
+  ): void {
     const ids = (findings: readonly Finding[]) => [...new Set(findings.map((f) => f.ruleId))].sort();
     const operation: Operation = review.operation;
-    metrics.duration.observe({ operation, verdict: outcome.verdict }, latencySeconds);
-    metrics.decisions.inc({ verdict: outcome.verdict, operation });
-    for (const id of ids(outcome.decision.deny)) metrics.denials.inc({ rule: id });
-    for (const id of ids(outcome.decision.warn)) metrics.warnings.inc({ rule: id });
-    for (const id of ids(outcome.decision.error)) metrics.errors.inc({ rule: id });
+    if (endpoint === "validate") {
+      metrics.duration.observe({ operation, verdict: outcome.verdict }, latencySeconds);
+      metrics.decisions.inc({ verdict: outcome.verdict, operation });
+      for (const id of ids(outcome.decision.deny)) metrics.denials.inc({ rule: id });
+      for (const id of ids(outcome.decision.warn)) metrics.warnings.inc({ rule: id });
+      for (const id of ids(outcome.decision.error)) metrics.errors.inc({ rule: id });
+      for (const id of ids(outcome.audit)) metrics.audits.inc({ rule: id });
+    }
     const r = review.resource;
     const resource = `${r.group === "" ? "" : `${r.group}/`}${r.version}/${r.resource}${review.subResource ? `/${review.subResource}` : ""}`;
     const name = review.name !== "" ? review.name : nameOf(review.object);
     const line = {
       time: new Date().toISOString(),
+      ...(endpoint === "mutate" ? { endpoint } : {}),
       uid: review.uid,
       user: review.userInfo.username,
       groups: review.userInfo.groups,
@@ -517,7 +410,14 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
       warnings: ids(outcome.decision.warn),
       errors: ids(outcome.decision.error),
       ...(outcome.audit.length > 0 ? { audit: ids(outcome.audit) } : {}),
+      ...(outcome.mutated ? { mutated: outcome.mutated } : {}),
       latencyUs: Math.round(latencySeconds * 1e6),
+      ...(cfg.includeObjects
+        ? {
+            object: loggableObject(review.object),
+            oldObject: loggableObject(review.oldObject),
+          }
+        : {}),
     };
     options.decisionLog.write(`${JSON.stringify(line)}\n`);
     if (outcome.decision.error.length > 0) {
@@ -537,6 +437,33 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
     metrics: metrics.registry,
     ruleIds: cfg.rules.map((rule) => rule.meta.id),
     isReady: () => listening && closing === undefined,
+    log,
+    setPolicies(policies: PolicySet | undefined) {
+      reviewer.setPolicies(policies);
+    },
+    async inject(request) {
+      const reply = await app.inject({
+        method: request.method,
+        url: request.url,
+        ...(request.headers ? { headers: request.headers } : {}),
+        ...(request.body !== undefined ? { payload: request.body } : {}),
+      });
+      return { status: reply.statusCode, body: reply.body, headers: reply.headers };
+    },
+    setCertificate(cert, key) {
+      const problem = certificateProblem(cert, key);
+      if (problem !== undefined) {
+        metrics.reloads.inc({ what: "certificate", result: "error" });
+        return problem;
+      }
+      (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext({
+        cert,
+        key,
+        minVersion: "TLSv1.2",
+      });
+      metrics.reloads.inc({ what: "certificate", result: "ok" });
+      return undefined;
+    },
     async listen() {
       await app.listen({ port: cfg.port, host: cfg.host });
       listening = true;
@@ -546,7 +473,8 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
         host: cfg.host,
         port,
         rules: cfg.rules.length,
-        policies: cfg.policies?.policies.length ?? 0,
+        policies: reviewer.policyCount(),
+        mutate: cfg.mutate,
       });
       return { port, host: cfg.host };
     },
@@ -560,25 +488,4 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
       return closing;
     },
   });
-}
-
-/** The object with `metadata.namespace` set to the request's namespace when it has none (as the API server stores it). */
-function withNamespace(object: KubeObject, namespace: string): KubeObject {
-  const metadata = (
-    typeof object.metadata === "object" && object.metadata !== null ? object.metadata : {}
-  ) as Record<string, unknown>;
-  if (
-    namespace === "" ||
-    object.kind === "Namespace" ||
-    (typeof metadata.namespace === "string" && metadata.namespace !== "")
-  )
-    return object;
-  return { ...object, metadata: { ...metadata, namespace } };
-}
-
-function nameOf(object: KubeObject | null): string {
-  const metadata = object?.metadata as Record<string, unknown> | undefined;
-  if (typeof metadata?.name === "string" && metadata.name !== "") return metadata.name;
-  if (typeof metadata?.generateName === "string") return `${metadata.generateName}*`;
-  return "";
 }

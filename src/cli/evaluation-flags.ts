@@ -40,13 +40,22 @@ export interface EvaluationSettings {
   exceptions: RuleException[];
 }
 
-/** Declare the shared flags on a command. */
-export function addEvaluationOptions(command: Command): Command {
+/**
+ * Declare the rule-selection flags (`--profile`, `--rules`, `--skip-rules`), also used by
+ * `webhook`, whose config file supplies them when the flags are absent.
+ */
+export function addRuleSelectionOptions(command: Command): Command {
   return command
-    .option("-o, --output <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`, "table")
     .option("--profile <profile>", `rule set: ${PROFILES.join(", ")} (repeatable; default all)`, collect)
     .option("--rules <ids>", "run only these rules (comma-separated, repeatable)", collect)
-    .option("--skip-rules <ids>", "leave out these rules (comma-separated, repeatable)", collect)
+    .option("--skip-rules <ids>", "leave out these rules (comma-separated, repeatable)", collect);
+}
+
+/** Declare the shared flags on a command. */
+export function addEvaluationOptions(command: Command): Command {
+  return addRuleSelectionOptions(
+    command.option("-o, --output <format>", `output format: ${OUTPUT_FORMATS.join(", ")}`, "table"),
+  )
     .option("--pss-version <version>", "Pod Security Standards version: v1.0 … v1.N or latest", "latest")
     .option(
       "--fail-on <severity>",
@@ -91,7 +100,8 @@ export async function resolveEvaluation(flags: EvaluationFlags): Promise<Evaluat
   };
 }
 
-async function readExceptions(path: string | undefined): Promise<RuleException[]> {
+/** Read and validate an exceptions file (none when `path` is undefined). Throws UsageError listing every problem. */
+export async function readExceptions(path: string | undefined): Promise<RuleException[]> {
   if (path === undefined) return [];
   let text: string;
   try {

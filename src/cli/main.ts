@@ -5,8 +5,10 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { registerAudit } from "./audit.ts";
+import { registerController } from "./controller.ts";
 import { registerEval } from "./eval.ts";
 import { registerExport } from "./export.ts";
+import { registerInstall } from "./install.ts";
 import { type CliIO, EXIT, processIO, UsageError } from "./io.ts";
 import { registerPolicyTest } from "./policy-test.ts";
 import { registerRbac } from "./rbac.ts";
@@ -33,7 +35,9 @@ export function buildProgram(io: CliIO, state: { exitCode: number }): Command {
   registerPolicyTest(program, io, state);
   registerExport(program, io, state);
   registerWebhook(program, io, state);
+  registerInstall(program, io, state);
   registerAudit(program, io, state);
+  registerController(program, io, state);
   registerRbac(program, io, state);
   return program;
 }

@@ -1,0 +1,164 @@
+/**
+ * User ValidatingAdmissionPolicies on a real admission request. The webhook has the request
+ * the API server sent (operation, kind, resource, subresource, old object, user, dry run), so
+ * it evaluates policies with the same core function as the engine (`evaluateAdmission`) on
+ * that request, and keeps what a finding cannot carry: each violation's binding actions
+ * (Deny, Warn, Audit) and the policies' auditAnnotations. The findings equal the engine's
+ * `policyFindings` for the same request (test/admission/policies.test.ts holds them together).
+ * Pure: no I/O.
+ */
+
+import type { CelAuthorizer } from "../cel/index.ts";
+import { makeFinding } from "../engine/make-finding.ts";
+import type { PolicySet } from "../engine/policies.ts";
+import { policyMeta } from "../engine/policies.ts";
+import type { Finding, Status } from "../findings/finding.ts";
+import {
+  type AdmissionRequest,
+  type CompiledPolicy,
+  evaluateAdmission,
+  type RequestUser,
+  type ValidatingAdmissionPolicy,
+  type ValidatingAdmissionPolicyBinding,
+  type ValidationAction,
+} from "../policy/vap/index.ts";
+import type { KubeObject, Resource } from "../resources/types.ts";
+import { type Action, type ActionTable, policyAction } from "./config.ts";
+
+/** The upstream key under which Audit failures are recorded (validating/dispatcher.go). */
+export const VALIDATION_FAILURE_KEY = "validation.policy.admission.k8s.io/validation_failure";
+
+/** One failed validation of one policy binding, with what it does to the request. */
+export interface PolicyHit {
+  finding: Finding;
+  actions: readonly Action[];
+  /** For the Audit record: upstream's `validation_failure` entry. */
+  failure: {
+    message: string;
+    policy: string;
+    binding: string;
+    expressionIndex: number;
+    validationActions: readonly ValidationAction[];
+  };
+}
+
+/** What the policies said about one request. */
+export interface PolicyOutcome {
+  hits: PolicyHit[];
+  /** The policies' own auditAnnotations, keyed `<policy>/<key>` as the API server keys them. */
+  annotations: Record<string, string>;
+  /** Evaluation time per policy that had bindings, in seconds. */
+  timings: { policy: string; seconds: number }[];
+}
+
+/** A policy set prepared for the webhook: bindings grouped by policy, once. */
+export interface PreparedPolicies {
+  set: PolicySet;
+  units: { compiled: CompiledPolicy; bindings: ValidatingAdmissionPolicyBinding[] }[];
+}
+
+/** Group bindings by policy name; policies without bindings are left out (they never act). */
+export function preparePolicies(set: PolicySet): PreparedPolicies {
+  const byPolicy = new Map<string, ValidatingAdmissionPolicyBinding[]>();
+  for (const binding of set.bindings) {
+    const list = byPolicy.get(binding.spec.policyName) ?? [];
+    list.push(binding);
+    byPolicy.set(binding.spec.policyName, list);
+  }
+  return {
+    set,
+    // In name order, as the API server evaluates them.
+    units: [...set.policies]
+      .sort((a, b) => (a.policy.metadata.name < b.policy.metadata.name ? -1 : 1))
+      .flatMap((compiled) => {
+        const bindings = byPolicy.get(compiled.policy.metadata.name);
+        return bindings ? [{ compiled, bindings }] : [];
+      }),
+  };
+}
+
+const ACTION_OF: Record<ValidationAction, Action> = { Deny: "deny", Warn: "warn", Audit: "audit" };
+
+/**
+ * Evaluate every policy on `request` (whose `namespaceObject` the caller fills in), with
+ * `resource` for findings. `clock` returns seconds (performance.now()/1000 in the server).
+ * `authorizer` answers CEL's `authorizer` checks as `user` (uid and extra included), else the
+ * set's offline one; with neither, expressions using it are evaluation errors. Synchronous and
+ * pure given a synchronous authorizer, so a live one can re-run it in rounds. Never throws.
+ */
+export function evaluatePolicies(
+  prepared: PreparedPolicies,
+  request: AdmissionRequest,
+  resource: Resource,
+  user: RequestUser,
+  dryRun: boolean,
+  actions: ActionTable,
+  clock: () => number,
+  authorizer?: CelAuthorizer,
+): PolicyOutcome {
+  const outcome: PolicyOutcome = { hits: [], annotations: {}, timings: [] };
+  const { set } = prepared;
+  const checks = authorizer ?? set.authorizer;
+  const options = { user, dryRun, ...(checks ? { authorizer: checks } : {}) };
+  for (const { compiled, bindings } of prepared.units) {
+    const name = compiled.policy.metadata.name;
+    const start = clock();
+    const decision = evaluateAdmission(set.env, [compiled], bindings, request, set.params, options);
+    outcome.timings.push({ policy: name, seconds: clock() - start });
+    for (const [key, value] of Object.entries(decision.auditAnnotations))
+      if (key !== VALIDATION_FAILURE_KEY) outcome.annotations[key] = value;
+    const override = policyAction(name, actions);
+    if (override === "off") continue;
+    const meta = set.metas.get(name) ?? policyMeta(compiled.policy as ValidatingAdmissionPolicy);
+    for (const violation of decision.violations) {
+      const status: Status =
+        violation.kind !== "violation" ? "error" : violation.actions.includes("Deny") ? "fail" : "warn";
+      const where =
+        violation.binding === ""
+          ? ""
+          : ` (binding ${violation.binding}${violation.validationIndex !== undefined ? `, validation ${violation.validationIndex}` : ""})`;
+      outcome.hits.push({
+        finding: makeFinding(meta, resource, [], status, `${violation.message}${where}`),
+        actions:
+          override !== undefined ? [override] : [...new Set(violation.actions.map((a) => ACTION_OF[a]))],
+        failure: {
+          message: violation.message,
+          policy: violation.policy,
+          binding: violation.binding,
+          expressionIndex: violation.validationIndex ?? 0,
+          validationActions: override !== undefined ? ["Audit"] : violation.actions,
+        },
+      });
+    }
+  }
+  return outcome;
+}
+
+/**
+ * Names of the policies in `set` whose expressions mention `authorizer` (the same test as the
+ * set's `usesAuthorizer`), sorted: the ones a live authorizer is needed for.
+ */
+export function policiesUsingAuthorizer(set: PolicySet): string[] {
+  return set.policies
+    .filter((policy) =>
+      [
+        ...policy.matchConditions.map((m) => m.expression),
+        ...policy.validations.flatMap((v) =>
+          v.messageExpression ? [v.expression, v.messageExpression] : [v.expression],
+        ),
+        ...policy.auditAnnotations.map((a) => a.expression),
+        ...Object.values(policy.variables),
+      ].some((e) => /\bauthorizer\b/.test(e.expression)),
+    )
+    .map((policy) => policy.policy.metadata.name)
+    .sort();
+}
+
+/** The Namespace object the API server would have for `name` when the real one is unknown. */
+export function syntheticNamespace(name: string): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name, labels: { "kubernetes.io/metadata.name": name } },
+  };
+}

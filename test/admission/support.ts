@@ -1,0 +1,159 @@
+/**
+ * Shared pieces of the webhook tests: certificates made with openssl, an HTTPS client that
+ * trusts them, a compliant pod, and AdmissionReview bodies.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A self-signed P-256 certificate for 127.0.0.1/localhost, written to `dir` (a new temp dir by default). */
+export function makeCert(dir = mkdtempSync(join(tmpdir(), "belay-wh-")), cn = "localhost") {
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-subj",
+      `/CN=${cn}`,
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-days",
+      "1",
+      "-keyout",
+      join(dir, "tls.key"),
+      "-out",
+      join(dir, "tls.crt"),
+    ],
+    { stdio: "ignore" },
+  );
+  return {
+    dir,
+    certFile: join(dir, "tls.crt"),
+    keyFile: join(dir, "tls.key"),
+    cert: readFileSync(join(dir, "tls.crt"), "utf8"),
+    key: readFileSync(join(dir, "tls.key"), "utf8"),
+  };
+}
+
+/** An HTTP reply. */
+export interface Reply {
+  status: number;
+  headers: Record<string, unknown>;
+  body: string;
+}
+
+/** One HTTPS request trusting `ca`. */
+export function send(
+  port: number,
+  ca: string,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  contentType = "application/json",
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method,
+        path,
+        ca,
+        headers: body !== undefined ? { "content-type": contentType } : {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+const SHA = `sha256:${"a".repeat(64)}`;
+
+/** A pod that passes every built-in rule, with `container` and `spec` merged in. */
+export function pod(
+  name: string,
+  container: Record<string, unknown> = {},
+  spec: Record<string, unknown> = {},
+) {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name } as Record<string, unknown>,
+    spec: {
+      serviceAccountName: "app",
+      automountServiceAccountToken: false,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        runAsGroup: 10001,
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      containers: [
+        {
+          name: "app",
+          image: `registry.example.com/app@${SHA}`,
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+          },
+          resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+          livenessProbe: { httpGet: { path: "/", port: 8080 } },
+          readinessProbe: { httpGet: { path: "/", port: 8080 } },
+          ...container,
+        },
+      ],
+      ...spec,
+    } as Record<string, unknown>,
+  };
+}
+
+/** An AdmissionReview for a pod request in `team-a` by alice. */
+export function review(operation: string, object: unknown, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: `uid-${operation.toLowerCase()}-1`,
+      kind: { group: "", version: "v1", kind: "Pod" },
+      resource: { group: "", version: "v1", resource: "pods" },
+      namespace: "team-a",
+      name: (object as { metadata?: { name?: string } } | null)?.metadata?.name ?? "",
+      operation,
+      userInfo: { username: "alice", groups: ["dev", "system:authenticated"] },
+      object: operation === "DELETE" ? null : object,
+      oldObject: operation === "DELETE" ? object : null,
+      dryRun: false,
+      ...extra,
+    },
+  };
+}
+
+/** A LineWriter that keeps lines. */
+export function lines(): { write(line: string): number; lines: string[]; last(): Record<string, unknown> } {
+  const kept: string[] = [];
+  return {
+    lines: kept,
+    write: (line: string) => kept.push(line),
+    last: () => JSON.parse(kept.at(-1) ?? "null") as Record<string, unknown>,
+  };
+}
