@@ -3,7 +3,9 @@
  * options once, `createReviewer` answers parsed AdmissionReviews (validate, mutate, the
  * failure-mode answer). The HTTP server (server.ts) and the benchmarks' compute-only
  * measurement both call this module, so they cannot drift. It loads neither fastify nor
- * prom-client; metrics and logs go through {@link ReviewerHooks}. Pure apart from the clock.
+ * prom-client; metrics and logs go through {@link ReviewerHooks}. Pure apart from the clock
+ * and the injected {@link LiveAuthorizer} (SubjectAccessReviews for policies that use CEL's
+ * `authorizer`: the only case where a decision is asynchronous).
  */
 import { X509Certificate } from "node:crypto";
 import { performance } from "node:perf_hooks";

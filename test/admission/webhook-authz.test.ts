@@ -438,6 +438,44 @@ current-context: gone
     );
   });
 
+  it("--authorizer none starts without a cluster and says which policies cannot be answered", async () => {
+    const stderr: string[] = [];
+    let stop: (s: string) => void = () => {};
+    const stopSignal = new Promise<string>((r) => (stop = r));
+    const state = { exitCode: -1 };
+    let ended: Promise<unknown> = Promise.resolve();
+    await new Promise<void>((resolve, reject) => {
+      const program = new Command("belay").exitOverride();
+      registerWebhook(
+        program,
+        {
+          ...io({ KUBECONFIG: join(cert.dir, "no-kubeconfig") }),
+          stderr: { write: (t: string) => stderr.push(t) },
+        },
+        state,
+        { stopSignal, onListening: () => resolve() },
+      );
+      ended = program
+        .parseAsync(
+          [
+            "webhook",
+            ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--port", "0", "--host", "127.0.0.1"],
+            ...["--policy", policyFile, "--authorizer", "none"],
+          ],
+          { from: "user" },
+        )
+        .catch(reject);
+    });
+    stop("SIGTERM");
+    await ended;
+    expect(state.exitCode).toBe(0);
+    expect(stderr.map((l) => JSON.parse(l)).find((l) => l.level === "warn")).toMatchObject({
+      event: "policies use authorizer, but no authorizer is configured",
+      policies: ["host-network-grant", "sa-no-secrets"],
+      effect: "their authorizer checks are evaluation errors; each policy's failurePolicy decides",
+    });
+  });
+
   it("rejects an unknown mode", async () => {
     await expect(run({}, ["--authorizer", "rbac"])).rejects.toThrow(
       'webhook not started:\n  --authorizer: must be sar or none, got "rbac"',

@@ -336,6 +336,81 @@ describeCluster("belay webhook answers CEL authorizer checks like kube-apiserver
     ]);
   }, 120_000);
 
+  it("answers the checks of the cluster's own policies too (--cluster-policies)", async () => {
+    const stopSecond = { fn: (_s: string) => {} };
+    const stopSignal = new Promise<string>((r) => (stopSecond.fn = r));
+    let second = 0;
+    let ended: Promise<unknown> | undefined;
+    await new Promise<void>((resolve, reject) => {
+      const program = new Command("belay").exitOverride();
+      registerWebhook(
+        program,
+        {
+          stdout: { write: () => 0 },
+          stderr: { write: () => 0 },
+          readStdin: async () => "",
+          isTTY: false,
+          env: { KUBECONFIG: sharedCluster?.kubeconfigPath },
+          cwd: process.cwd(),
+        },
+        { exitCode: 0 },
+        {
+          stopSignal,
+          onListening: (p) => {
+            second = p;
+            resolve();
+          },
+        },
+      );
+      ended = program
+        .parseAsync(
+          [
+            "webhook",
+            ...["--cluster-policies", "--rules", "pss-privileged"],
+            ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--port", "0", "--host", "127.0.0.1"],
+          ],
+          { from: "user" },
+        )
+        .catch(reject);
+    });
+    try {
+      // An AdmissionReview as the API server would send it for bob; the native binding selects it.
+      const ask = async (data: Record<string, string>) => {
+        const body = {
+          apiVersion: "admission.k8s.io/v1",
+          kind: "AdmissionReview",
+          request: {
+            uid: "u1",
+            kind: { group: "", version: "v1", kind: "ConfigMap" },
+            resource: { group: "", version: "v1", resource: "configmaps" },
+            namespace,
+            name: "probe",
+            operation: "CREATE",
+            userInfo: { username: users.bob.username, groups: ["system:authenticated"] },
+            object: {
+              apiVersion: "v1",
+              kind: "ConfigMap",
+              metadata: { name: "probe", namespace, labels: { "authz-wh-probe": "native" } },
+              data,
+            },
+            oldObject: null,
+            dryRun: true,
+          },
+        };
+        const reply = await sendToWebhook(second, cert.cert, "POST", "/validate", JSON.stringify(body));
+        expect(reply.status, reply.body).toBe(200);
+        return JSON.parse(reply.body).response as { allowed: boolean; status?: { message: string } };
+      };
+      expect((await ask({ debug: "on" })).status?.message).toContain(
+        `- [${name}] debug configs need get on /debug/pprof, ${users.bob.username} lacks it (binding ${name}-native, validation 2)`,
+      );
+      expect((await ask({ sa: "app" })).allowed).toBe(true);
+    } finally {
+      stopSecond.fn("SIGTERM");
+      await ended;
+    }
+  });
+
   it("refuses to start when its identity may not create SubjectAccessReviews", async () => {
     const kubeconfig = join(cert.dir, "bob.kubeconfig");
     writeFileSync(kubeconfig, (await userKubeConfig(users.bob.username, users.bob.groups)).exportConfig());

@@ -85,7 +85,7 @@ export function evaluationUnits(
   if (isExemptRequest(request)) return [];
   const units: EvaluationUnit[] = [];
   const byPolicy = bindingsByPolicy(bindings);
-  for (const policy of [...policies].sort((a, b) => compare(a.metadata.name, b.metadata.name))) {
+  for (const policy of sortedPolicies(policies)) {
     const definition = policyMatches(policy, request, options);
     if (!definition.matched) {
       if ("error" in definition)
@@ -133,9 +133,29 @@ export function unboundBindings(
   return bindings.filter((b) => !names.has(b.spec.policyName));
 }
 
-function bindingsByPolicy(
-  bindings: readonly ValidatingAdmissionPolicyBinding[],
-): Map<string, ValidatingAdmissionPolicyBinding[]> {
+/**
+ * Derived data of a policy set, computed once per array rather than per request (the
+ * admission path evaluates the same loaded set for every request). An array is only read
+ * after it is built; the length check catches one that grew since.
+ */
+function memoByArray<T, R>(compute: (items: readonly T[]) => R): (items: readonly T[]) => R {
+  const cache = new WeakMap<readonly T[], { length: number; value: R }>();
+  return (items) => {
+    // Short arrays (one policy evaluated alone) are cheaper to recompute than to remember.
+    if (items.length < 2) return compute(items);
+    const hit = cache.get(items);
+    if (hit !== undefined && hit.length === items.length) return hit.value;
+    const value = compute(items);
+    cache.set(items, { length: items.length, value });
+    return value;
+  };
+}
+
+const sortedPolicies = memoByArray((policies: readonly ValidatingAdmissionPolicy[]) =>
+  [...policies].sort((a, b) => compare(a.metadata.name, b.metadata.name)),
+);
+
+const bindingsByPolicy = memoByArray((bindings: readonly ValidatingAdmissionPolicyBinding[]) => {
   const out = new Map<string, ValidatingAdmissionPolicyBinding[]>();
   for (const binding of [...bindings].sort((a, b) => compare(a.metadata.name, b.metadata.name))) {
     const list = out.get(binding.spec.policyName) ?? [];
@@ -143,7 +163,20 @@ function bindingsByPolicy(
     out.set(binding.spec.policyName, list);
   }
   return out;
-}
+});
+
+/** Param candidates by `group/kind` (any version), in load order. */
+const paramsByGroupKind = memoByArray((objects: readonly KubeObject[]) => {
+  const out = new Map<string, KubeObject[]>();
+  for (const o of objects) {
+    if (typeof o.apiVersion !== "string" || typeof o.kind !== "string") continue;
+    const key = `${parseApiVersion(o.apiVersion).group}/${o.kind}`;
+    const list = out.get(key);
+    if (list) list.push(o);
+    else out.set(key, [o]);
+  }
+  return out;
+});
 
 function configError(
   policy: ValidatingAdmissionPolicy,
@@ -185,12 +218,7 @@ export function collectParams(
   // No paramKind: paramRef is ignored. paramKind without paramRef: evaluated with null params.
   if (!paramKind || !paramRef) return { ok: true, params: [null] };
   const { group } = parseApiVersion(paramKind.apiVersion);
-  const candidates = objects.filter(
-    (o) =>
-      o.kind === paramKind.kind &&
-      typeof o.apiVersion === "string" &&
-      parseApiVersion(o.apiVersion).group === group,
-  );
+  const candidates = paramsByGroupKind(objects).get(`${group}/${paramKind.kind}`) ?? [];
   const scope = paramScope(paramKind, candidates, options);
   if (scope === undefined) {
     return {
