@@ -119,13 +119,14 @@ export function loadPolicySet(
       bindings: parsed.bindings,
       params,
       metas,
-      usesAuthorizer: compiled.some(usesAuthorizer),
+      usesAuthorizer: compiled.some(policyUsesAuthorizer),
     },
     errors,
   };
 }
 
-function usesAuthorizer(policy: CompiledPolicy): boolean {
+/** Whether any expression of the policy mentions CEL's `authorizer` (it then needs one to answer). */
+export function policyUsesAuthorizer(policy: CompiledPolicy): boolean {
   const expressions = [
     ...policy.matchConditions.map((m) => m.expression),
     ...policy.validations.flatMap((v) =>
