@@ -11,7 +11,7 @@
 import type { CelAuthorizer } from "../cel/index.ts";
 import { makeFinding } from "../engine/make-finding.ts";
 import type { PolicySet } from "../engine/policies.ts";
-import { policyMeta } from "../engine/policies.ts";
+import { policyMeta, policyUsesAuthorizer } from "../engine/policies.ts";
 import type { Finding, Status } from "../findings/finding.ts";
 import {
   type AdmissionRequest,
@@ -32,6 +32,8 @@ export const VALIDATION_FAILURE_KEY = "validation.policy.admission.k8s.io/valida
 export interface PolicyHit {
   finding: Finding;
   actions: readonly Action[];
+  /** The violation's reason (`Invalid` unless the validation names one): its HTTP status when only policies deny. */
+  reason: string;
   /** For the Audit record: upstream's `validation_failure` entry. */
   failure: {
     message: string;
@@ -54,7 +56,12 @@ export interface PolicyOutcome {
 /** A policy set prepared for the webhook: bindings grouped by policy, once. */
 export interface PreparedPolicies {
   set: PolicySet;
-  units: { compiled: CompiledPolicy; bindings: ValidatingAdmissionPolicyBinding[] }[];
+  /** `alone` is `[compiled]`, kept so that per-array work in the evaluator is done once. */
+  units: {
+    compiled: CompiledPolicy;
+    alone: readonly CompiledPolicy[];
+    bindings: ValidatingAdmissionPolicyBinding[];
+  }[];
 }
 
 /** Group bindings by policy name; policies without bindings are left out (they never act). */
@@ -72,7 +79,7 @@ export function preparePolicies(set: PolicySet): PreparedPolicies {
       .sort((a, b) => (a.policy.metadata.name < b.policy.metadata.name ? -1 : 1))
       .flatMap((compiled) => {
         const bindings = byPolicy.get(compiled.policy.metadata.name);
-        return bindings ? [{ compiled, bindings }] : [];
+        return bindings ? [{ compiled, alone: [compiled], bindings }] : [];
       }),
   };
 }
@@ -100,13 +107,15 @@ export function evaluatePolicies(
   const { set } = prepared;
   const checks = authorizer ?? set.authorizer;
   const options = { user, dryRun, ...(checks ? { authorizer: checks } : {}) };
-  for (const { compiled, bindings } of prepared.units) {
+  for (const { compiled, alone, bindings } of prepared.units) {
     const name = compiled.policy.metadata.name;
     const start = clock();
-    const decision = evaluateAdmission(set.env, [compiled], bindings, request, set.params, options);
+    const decision = evaluateAdmission(set.env, alone, bindings, request, set.params, options);
     outcome.timings.push({ policy: name, seconds: clock() - start });
     for (const [key, value] of Object.entries(decision.auditAnnotations))
       if (key !== VALIDATION_FAILURE_KEY) outcome.annotations[key] = value;
+    // Most policies pass: look the override up only for one that has something to report.
+    if (decision.violations.length === 0) continue;
     const override = policyAction(name, actions);
     if (override === "off") continue;
     const meta = set.metas.get(name) ?? policyMeta(compiled.policy as ValidatingAdmissionPolicy);
@@ -121,6 +130,7 @@ export function evaluatePolicies(
         finding: makeFinding(meta, resource, [], status, `${violation.message}${where}`),
         actions:
           override !== undefined ? [override] : [...new Set(violation.actions.map((a) => ACTION_OF[a]))],
+        reason: violation.reason,
         failure: {
           message: violation.message,
           policy: violation.policy,
@@ -140,16 +150,7 @@ export function evaluatePolicies(
  */
 export function policiesUsingAuthorizer(set: PolicySet): string[] {
   return set.policies
-    .filter((policy) =>
-      [
-        ...policy.matchConditions.map((m) => m.expression),
-        ...policy.validations.flatMap((v) =>
-          v.messageExpression ? [v.expression, v.messageExpression] : [v.expression],
-        ),
-        ...policy.auditAnnotations.map((a) => a.expression),
-        ...Object.values(policy.variables),
-      ].some((e) => /\bauthorizer\b/.test(e.expression)),
-    )
+    .filter(policyUsesAuthorizer)
     .map((policy) => policy.policy.metadata.name)
     .sort();
 }

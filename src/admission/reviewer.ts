@@ -15,7 +15,7 @@ import { evaluate } from "../engine/evaluate.ts";
 import type { PolicySet } from "../engine/policies.ts";
 import type { Finding } from "../findings/finding.ts";
 import type { RuleException } from "../policy/exceptions.ts";
-import type { AdmissionRequest } from "../policy/vap/index.ts";
+import { type AdmissionRequest, reasonToCode } from "../policy/vap/index.ts";
 import { makeResource } from "../resources/parse.ts";
 import type { KubeObject, Resource } from "../resources/types.ts";
 import { appError, err, ok, type Result } from "../result.ts";
@@ -504,7 +504,7 @@ export function createReviewer(cfg: Resolved, hooks: ReviewerHooks): Reviewer {
         response: {
           uid: review.uid,
           allowed: false,
-          status: { code: 403, reason: "Forbidden", message: denialMessage(deny) },
+          status: denialStatus(deny, hits, denialMessage(deny)),
           ...extra,
         },
         verdict: "deny",
@@ -712,4 +712,22 @@ export function nameOf(object: KubeObject | null): string {
   if (typeof metadata?.name === "string" && metadata.name !== "") return metadata.name;
   if (typeof metadata?.generateName === "string") return `${metadata.generateName}*`;
   return "";
+}
+
+/**
+ * The HTTP status of a denial. When only user policies deny, the first one's reason and its
+ * code, as the API server answers for the same ValidatingAdmissionPolicy (422 Invalid unless
+ * the validation names Forbidden, Unauthorized or RequestEntityTooLarge); when a built-in rule
+ * denies, 403 Forbidden.
+ */
+function denialStatus(
+  deny: readonly Finding[],
+  hits: readonly PolicyHit[],
+  message: string,
+): { code: number; reason: string; message: string } {
+  const byFinding = new Map(hits.map((h) => [h.finding, h]));
+  const first = byFinding.get(deny[0] as Finding);
+  if (first === undefined || !deny.every((f) => byFinding.has(f)))
+    return { code: 403, reason: "Forbidden", message };
+  return { code: reasonToCode(first.reason), reason: first.reason, message };
 }

@@ -173,14 +173,28 @@ const HOOK_ENV = celEnv({
   ],
 });
 const HOOK_PLAN = plan(HOOK_ENV, parse("__belay_run()"));
-function withLibraryContext(run: () => void): void {
-  const outer = pendingRun;
-  pendingRun = run;
+type Plan = ReturnType<Planner["plan"]>;
+
+/** Runs `planned` inside the library's context; throws what the plan throws (cost limits). */
+function runInLibraryContext(planned: Plan, rt: Runtime): ValOrErr {
+  // A nested evaluation (a lazy `variables` member) is already inside the context.
+  if (pendingRun !== undefined) return planned(rt, undefined);
+  let value: ValOrErr = null;
+  let thrown: unknown;
+  pendingRun = () => {
+    try {
+      value = planned(rt, undefined);
+    } catch (ex) {
+      thrown = ex;
+    }
+  };
   try {
     HOOK_PLAN();
   } finally {
-    pendingRun = outer;
+    pendingRun = undefined;
   }
+  if (thrown !== undefined) throw thrown;
+  return value;
 }
 const STD_NAMES = new Set<string>();
 for (const f of STD_ENV.funcs) STD_NAMES.add(f.name);
@@ -339,16 +353,7 @@ export function createCelEnvironment(options: CelEnvironmentOptions): CelEnviron
           const act = activation as ActivationImpl;
           const rt: Runtime = { call: act.callContext(tracker), vars: act };
           try {
-            let value: ValOrErr = null;
-            let thrown: unknown;
-            withLibraryContext(() => {
-              try {
-                value = planned(rt, undefined);
-              } catch (ex) {
-                thrown = ex;
-              }
-            });
-            if (thrown !== undefined) throw thrown;
+            const value = runInLibraryContext(planned, rt);
             return { value, cost: tracker.cost };
           } catch (ex) {
             if (ex instanceof CostLimitExceeded) {
@@ -423,6 +428,18 @@ function isActivation(x: unknown): x is Activation {
   return x instanceof ActivationImpl;
 }
 
+const variableNameSets = new WeakMap<Readonly<Record<string, CompiledExpression>>, ReadonlySet<string>>();
+
+/** The names of a policy's `variables`, computed once per policy rather than per evaluation. */
+function variableNames(vars: Readonly<Record<string, CompiledExpression>>): ReadonlySet<string> {
+  let names = variableNameSets.get(vars);
+  if (names === undefined) {
+    names = new Set(Object.keys(vars));
+    variableNameSets.set(vars, names);
+  }
+  return names;
+}
+
 class ActivationImpl implements Activation, VarSource {
   readonly kind = "activation" as const;
   private readonly converted = new Map<string, Val>();
@@ -450,7 +467,7 @@ class ActivationImpl implements Activation, VarSource {
     let value: Val | undefined;
     if (name === "variables" && this.options.lazyVariables !== undefined) {
       const vars = this.options.lazyVariables;
-      value = new LazyMembers(new Set(Object.keys(vars)), (n, rt) => {
+      value = new LazyMembers(variableNames(vars), (n, rt) => {
         const compiled = vars[n] as CompiledExpression;
         const r = compiled.evaluateCel(this);
         rt.call.tracker.charge(r.cost);

@@ -59,6 +59,13 @@ export interface Overload {
   readonly cost?: (args: Val[]) => number;
   /** Argument positions that must be valid regex literals (checked at compile time from 1.29). */
   readonly regexArgs?: readonly number[];
+  /**
+   * A shortcut for a two-argument function on common argument types, tried when this is the
+   * first overload of its arity. It must answer only for arguments that match this overload's
+   * types (so selection would pick it), charging its cost and returning what `impl` would;
+   * otherwise it returns undefined and the general path runs.
+   */
+  readonly fast2?: (tracker: CostTracker, a: Val, b: Val) => ValOrErr | undefined;
 }
 
 /** The type tag of a runtime value. */
@@ -120,7 +127,7 @@ export function fn(
   result: TypeTag,
   since: K8sVersion,
   impl: (args: Val[], ctx: CallContext) => ValOrErr | Error,
-  extra: Partial<Pick<Overload, "cost" | "until" | "regexArgs">> = {},
+  extra: Partial<Pick<Overload, "cost" | "until" | "regexArgs" | "fast2">> = {},
 ): Overload {
   return { name, target: undefined, args, result, since, impl: (ctx, _t, a) => impl(a, ctx), ...extra };
 }

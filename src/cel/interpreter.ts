@@ -18,11 +18,14 @@ import {
   STRING_TRAVERSAL_COST_FACTOR,
   traversalCost,
 } from "./cost.ts";
+import { FAST_STD } from "./fast-std.ts";
 import { type CallContext, type Overload, selectOverload, tagOf } from "./functions.ts";
 import {
   actualSize,
+  BelayList,
   BelayMap,
   isMapKey,
+  JsonMap,
   list,
   mapGet,
   OpaqueValue,
@@ -315,7 +318,8 @@ export class Planner {
     }
     return (rt, scope) => {
       const v = op(rt, scope);
-      if (isCelError(v)) return v;
+      // A JSON map (the usual operand) is no error: skip the slower test.
+      if (!(v instanceof JsonMap) && isCelError(v)) return v;
       rt.call.tracker.charge(SELECT_AND_IDENT_COST);
       return selectField(v as Val, field, optional, rt, id);
     };
@@ -419,7 +423,20 @@ export class Planner {
       const a = init(rt, scope);
       if (isCelError(a)) return a;
       const accu = new Scope(accuVar, a, scope);
-      if (isCelList(r)) {
+      if (r instanceof BelayList) {
+        // belay's own lists (all JSON arrays and accumulators): by index, without an iterator,
+        // and with the index as a CEL int only when a second variable needs it.
+        const twoVar = iterVar2 !== "";
+        for (let k = 0; k < r.size; k++) {
+          const item = r.get(k) as Val;
+          const s = twoVar
+            ? new Scope(iterVar2, item, new Scope(iterVar, BigInt(k), accu))
+            : new Scope(iterVar, item, accu);
+          const c = cond(rt, s);
+          if (c === false) break;
+          accu.value = step(rt, s);
+        }
+      } else if (isCelList(r)) {
         let i = 0n;
         for (const item of r) {
           const s1 = iterVar2 !== "" ? new Scope(iterVar, i, accu) : accu;
@@ -754,6 +771,93 @@ export class Planner {
     const t = target !== undefined ? this.plan(target, locals) : undefined;
     const a = args.map((x) => this.plan(x, locals));
     const std = isStd ? this.env.std.find(name) : undefined;
+    // Arity and receiver are fixed by the syntax, so only these overloads can ever apply here;
+    // selecting among them gives what selecting among all would (same order).
+    const candidates = overloads?.filter(
+      (o) => o.args.length === args.length && (o.target !== undefined) === (target !== undefined),
+    );
+    const first = candidates?.[0];
+    // An overload taking anything (`_==_(dyn, dyn)`) is always the one chosen: no runtime search.
+    const fixed =
+      first !== undefined &&
+      (first.target === undefined || first.target === "dyn") &&
+      first.args.every((x) => x === "dyn")
+        ? first
+        : undefined;
+    const choose =
+      candidates === undefined || candidates.length === 0
+        ? undefined
+        : fixed !== undefined
+          ? () => fixed
+          : (tv: Val | undefined, vals: Val[]) => selectOverload(candidates, tv, vals);
+    const fast = std !== undefined ? FAST_STD.get(name) : undefined;
+    const call = (rt: Runtime, targetVal: Val | undefined, vals: Val[]): ValOrErr => {
+      const o = choose !== undefined ? choose(targetVal, vals) : undefined;
+      if (o !== undefined) {
+        const tracker = rt.call.tracker;
+        if (o.cost !== undefined)
+          tracker.charge(o.cost(targetVal !== undefined ? [targetVal, ...vals] : vals));
+        else tracker.charge(1);
+        try {
+          const r = o.impl(rt.call, targetVal, vals);
+          if (r instanceof Error) return err(r.message, id);
+          return r;
+        } catch (ex) {
+          if (ex instanceof Error && ex.name === "CostLimitExceeded") throw ex;
+          return err(ex instanceof Error ? ex.message : String(ex), id);
+        }
+      }
+      if (std !== undefined) {
+        if (fast !== undefined) {
+          const r = fast(rt.call.tracker, targetVal, vals);
+          if (r !== undefined) return r;
+        }
+        const costArgs = targetVal !== undefined ? [targetVal, ...vals] : vals;
+        if (costArgs.some((x) => x instanceof OpaqueValue)) return noOverload(name, targetVal, vals, id);
+        rt.call.tracker.charge(stdCallCost(name, costArgs));
+        let r: ValOrErr | undefined;
+        try {
+          r = std.call(id, targetVal as CelValue | undefined, vals as CelValue[]);
+        } catch (ex) {
+          return err(ex instanceof Error ? ex.message : String(ex), id);
+        }
+        if (r !== undefined) return r;
+      }
+      return noOverload(name, targetVal, vals, id);
+    };
+    // Specialised forms for the common shapes, so a call allocates no more than it must.
+    // The first overload's shortcut accepts only arguments of its own types, so when it answers,
+    // that overload is the one selection would pick.
+    const fast2 = first?.fast2;
+    if (t === undefined && a.length === 2) {
+      const [p0, p1] = a as [Plan, Plan];
+      return (rt, scope) => {
+        const x0 = p0(rt, scope);
+        if (isCelError(x0)) return x0;
+        const x1 = p1(rt, scope);
+        if (isCelError(x1)) return x1;
+        if (fast2 !== undefined) {
+          const r = fast2(rt.call.tracker, x0 as Val, x1 as Val);
+          if (r !== undefined) return r;
+        }
+        return call(rt, undefined, [x0 as Val, x1 as Val]);
+      };
+    }
+    if (t === undefined && a.length === 1) {
+      const p0 = a[0] as Plan;
+      return (rt, scope) => {
+        const x0 = p0(rt, scope);
+        if (isCelError(x0)) return x0;
+        return call(rt, undefined, [x0 as Val]);
+      };
+    }
+    if (t !== undefined && a.length === 0) {
+      return (rt, scope) => {
+        const tv = t(rt, scope);
+        if (isCelError(tv)) return tv;
+        return call(rt, tv as Val, []);
+      };
+    }
     return (rt, scope) => {
       let tv: ValOrErr | undefined;
       if (t !== undefined) {
@@ -766,32 +870,7 @@ export class Planner {
         if (isCelError(x)) return x;
         vals.push(x as Val);
       }
-      const targetVal = tv as Val | undefined;
-      const o = overloads !== undefined ? selectOverload(overloads, targetVal, vals) : undefined;
-      const costArgs = targetVal !== undefined ? [targetVal, ...vals] : vals;
-      if (o !== undefined) {
-        rt.call.tracker.charge(o.cost !== undefined ? o.cost(costArgs) : 1);
-        try {
-          const r = o.impl(rt.call, targetVal, vals);
-          if (r instanceof Error) return err(r.message, id);
-          return r;
-        } catch (ex) {
-          if (ex instanceof Error && ex.name === "CostLimitExceeded") throw ex;
-          return err(ex instanceof Error ? ex.message : String(ex), id);
-        }
-      }
-      if (std !== undefined) {
-        if (costArgs.some((x) => x instanceof OpaqueValue)) return noOverload(name, targetVal, vals, id);
-        rt.call.tracker.charge(stdCallCost(name, costArgs));
-        let r: ValOrErr | undefined;
-        try {
-          r = std.call(id, targetVal as CelValue | undefined, vals as CelValue[]);
-        } catch (ex) {
-          return err(ex instanceof Error ? ex.message : String(ex), id);
-        }
-        if (r !== undefined) return r;
-      }
-      return noOverload(name, targetVal, vals, id);
+      return call(rt, tv as Val | undefined, vals);
     };
   }
 }
@@ -877,6 +956,12 @@ function presence(v: Val, field: string, rt: Runtime, id: number): ValOrErr {
 }
 
 function selectField(v: Val, field: string, optional: boolean, rt: Runtime, id: number): ValOrErr {
+  // Most selections read a field of the request's JSON: skip the general checks.
+  if (v instanceof JsonMap) {
+    const r = v.get(field);
+    if (optional) return r === undefined ? OptionalValue.NONE : OptionalValue.of(r as Val);
+    return r === undefined ? err(`no such key: ${field}`, id) : (r as Val);
+  }
   if (v instanceof OptionalValue) {
     if (!v.present) return v;
     return selectField(v.inner as Val, field, true, rt, id);

@@ -273,12 +273,19 @@ const LIST_SYMBOL = Symbol.for("@bufbuild/cel/list");
 const MAP_SYMBOL = Symbol.for("@bufbuild/cel/map");
 
 /**
+ * Marks a class's instances as CEL lists or maps for `isCelList`/`isCelMap` (a `symbol in value`
+ * test, which sees the prototype): one marker per class rather than an object per value.
+ */
+function markClass(cls: { prototype: object }, symbol: symbol): void {
+  Object.defineProperty(cls.prototype, symbol, { value: Object.freeze({}) });
+}
+
+/**
  * belay's CEL list: holds interpreter values as they are (including opaque ones, which the
  * library's lists would reject) and appends in amortised O(1) when a list is extended by its
  * newest view (the accumulator of `map`/`filter`), while every view stays immutable.
  */
 export class BelayList {
-  readonly [LIST_SYMBOL] = {};
   private readonly items: Val[];
   readonly size: number;
   constructor(items: Val[], size: number = items.length) {
@@ -317,7 +324,6 @@ function canonicalKey(k: unknown): string | boolean | undefined {
 
 /** belay's CEL map: keys compare with CEL's numeric equivalence; values kept as they are. */
 export class BelayMap {
-  readonly [MAP_SYMBOL] = {};
   private readonly store = new Map<string | boolean, [Val, Val]>();
   get size(): number {
     return this.store.size;
@@ -364,8 +370,7 @@ export class BelayMap {
  * cost. Same observable behaviour as a {@link BelayMap} built from `Object.entries` (string
  * keys, insertion order, `undefined` members absent). The object must not change afterwards.
  */
-class JsonMap {
-  readonly [MAP_SYMBOL] = {};
+export class JsonMap {
   private readonly object: Record<string, unknown>;
   private readonly converted = new Map<string, Val>();
   private count = -1;
@@ -382,14 +387,14 @@ class JsonMap {
     return this.count;
   }
   get(key: unknown): CelValue | undefined {
-    if (typeof key !== "string" || !Object.hasOwn(this.object, key)) return undefined;
+    if (typeof key !== "string") return undefined;
     let value = this.converted.get(key);
-    if (value === undefined) {
-      const raw = this.object[key];
-      if (raw === undefined) return undefined;
-      value = toCel(raw);
-      this.converted.set(key, value);
-    }
+    if (value !== undefined) return value as CelValue;
+    if (!Object.hasOwn(this.object, key)) return undefined;
+    const raw = this.object[key];
+    if (raw === undefined) return undefined;
+    value = toCel(raw);
+    this.converted.set(key, value);
     return value as CelValue;
   }
   has(key: unknown): boolean {
@@ -432,3 +437,7 @@ export function stringMap(entries: Iterable<[string, Val]>): CelMap {
   for (const [k, v] of entries) m.setEntry(k, v);
   return m.asCel();
 }
+
+markClass(BelayList, LIST_SYMBOL);
+markClass(BelayMap, MAP_SYMBOL);
+markClass(JsonMap, MAP_SYMBOL);

@@ -209,6 +209,8 @@ describe("user policies on the real request", () => {
     const prod = { ...pod("db"), metadata: { name: "db", labels: { env: "prod" } } };
     const denied = await s.validate(review("DELETE", prod));
     expect(denied.allowed).toBe(false);
+    // Only a policy denies: its validation's reason (Invalid by default) and code, as the API server answers.
+    expect(denied.status).toMatchObject({ code: 422, reason: "Invalid" });
     expect((denied.status as { message: string }).message).toBe(
       [
         "belay denied Pod team-a/db: 1 violation of 1 rule (keep-prod)",

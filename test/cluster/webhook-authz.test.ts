@@ -316,9 +316,10 @@ describeCluster("belay webhook answers CEL authorizer checks like kube-apiserver
         const b = belay.verdict === "deny" ? validationMessage("webhook", belay.message) : "";
         const row = `${user} ${JSON.stringify(data)}: native ${native.verdict} "${n}", belay ${belay.verdict} "${b}"`;
         rows.push(row);
-        // Not compared: the status code. kube-apiserver answers the validation's reason (Invalid:
-        // 422); belay's webhook answers 403 for every denial, as one answer may combine rules and policies.
-        if (native.verdict !== belay.verdict || n !== b) mismatches.push(row);
+        // The HTTP status too: when only policies deny, belay answers with the validation's
+        // reason and code, as the API server does for the native policy.
+        if (native.verdict !== belay.verdict || n !== b || native.status !== belay.status)
+          mismatches.push(`${row} (status native ${native.status}, belay ${belay.status})`);
       }
     expect(mismatches).toEqual([]);
     // Both outcomes of every check are exercised: alice is granted what bob is not.

@@ -6,9 +6,22 @@
 
 import type { CelList, CelMap } from "@bufbuild/cel";
 import { isCelList, isCelMap } from "@bufbuild/cel";
-import { REGEX_STRING_LENGTH_COST_FACTOR, STRING_TRAVERSAL_COST_FACTOR, traversalCost } from "../cost.ts";
+import {
+  type CostTracker,
+  REGEX_STRING_LENGTH_COST_FACTOR,
+  STRING_TRAVERSAL_COST_FACTOR,
+  traversalCost,
+} from "../cost.ts";
 import { fn, method, type Overload } from "../functions.ts";
-import { actualSize, listConcat, mapGet, type Val, valEquals } from "../values.ts";
+import {
+  actualSize,
+  codePointLength,
+  listConcat,
+  mapGet,
+  type Val,
+  type ValOrErr,
+  valEquals,
+} from "../values.ts";
 import { v } from "../version.ts";
 
 const V1_0 = v(1, 0);
@@ -18,6 +31,28 @@ function equalityCost(args: Val[]): number {
     return Math.max(1, traversalCost(Math.min(actualSize(args[0]), actualSize(args[1]))));
   }
   return 1;
+}
+
+/**
+ * `==` (or `!=` when `negate`) on two strings, ints or bools: what valEquals and equalityCost
+ * give, without building the argument array.
+ */
+function equalityFast(negate: boolean): (tracker: CostTracker, a: Val, b: Val) => ValOrErr | undefined {
+  return (tracker, a, b) => {
+    const t = typeof a;
+    if (t !== typeof b) return undefined;
+    if (t === "string") {
+      tracker.charge(
+        Math.max(1, traversalCost(Math.min(codePointLength(a as string), codePointLength(b as string)))),
+      );
+      return (a === b) !== negate;
+    }
+    if (t === "bigint" || t === "boolean") {
+      tracker.charge(1);
+      return (a === b) !== negate;
+    }
+    return undefined;
+  };
 }
 
 /** cel-go's cost of `matches`/`find`/`findAll`: string length × regex length. */
@@ -31,9 +66,13 @@ export function regexCost(args: Val[]): number {
 
 /** Equality, `in`, list `+` and `matches`. */
 export const coreOverloads: Overload[] = [
-  fn("_==_", ["dyn", "dyn"], "bool", V1_0, ([a, b]) => valEquals(a as Val, b as Val), { cost: equalityCost }),
+  fn("_==_", ["dyn", "dyn"], "bool", V1_0, ([a, b]) => valEquals(a as Val, b as Val), {
+    cost: equalityCost,
+    fast2: equalityFast(false),
+  }),
   fn("_!=_", ["dyn", "dyn"], "bool", V1_0, ([a, b]) => !valEquals(a as Val, b as Val), {
     cost: equalityCost,
+    fast2: equalityFast(true),
   }),
   fn(
     "@in",
@@ -47,7 +86,14 @@ export const coreOverloads: Overload[] = [
     { cost: (a) => Math.max(1, actualSize(a[1])) },
   ),
   fn("@in", ["dyn", "map"], "bool", V1_0, ([x, m]) => mapGet(m as CelMap, x) !== undefined),
-  fn("_+_", ["list", "list"], "list", V1_0, ([a, b]) => listConcat(a as CelList, b as CelList)),
+  fn("_+_", ["list", "list"], "list", V1_0, ([a, b]) => listConcat(a as CelList, b as CelList), {
+    // The step of every `map` and `filter`: `accumulator + [element]`.
+    fast2: (tracker, a, b) => {
+      if (!isCelList(a) || !isCelList(b)) return undefined;
+      tracker.charge(1);
+      return listConcat(a, b);
+    },
+  }),
   method<string>(
     "matches",
     "string",

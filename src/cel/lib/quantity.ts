@@ -53,8 +53,25 @@ function ceilDiv(a: bigint, b: bigint): bigint {
   return a % b !== 0n && a > 0n === b > 0n ? q + 1n : q;
 }
 
-/** Parses a quantity as `resource.ParseQuantity` does; returns an error message when invalid. */
+const QUANTITY_CACHE_LIMIT = 1024;
+const parsedQuantities = new Map<string, Quantity | string>();
+
+/**
+ * Parses a quantity as `resource.ParseQuantity` does; returns an error message when invalid.
+ * Results are cached process-wide (quantities are immutable): policies parse the same few
+ * limits and params for every container of every request.
+ */
 export function parseQuantity(s: string): Quantity | string {
+  const hit = parsedQuantities.get(s);
+  if (hit !== undefined) return hit;
+  const parsed = parseQuantityUncached(s);
+  if (parsedQuantities.size >= QUANTITY_CACHE_LIMIT)
+    parsedQuantities.delete(parsedQuantities.keys().next().value as string);
+  parsedQuantities.set(s, parsed);
+  return parsed;
+}
+
+function parseQuantityUncached(s: string): Quantity | string {
   const m = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/.exec(s);
   if (m === null)
     return "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";

@@ -165,14 +165,10 @@ export function evaluateAdmission(
   params: readonly KubeObject[],
   options: AdmissionOptions = {},
 ): AdmissionDecision {
-  const byName = new Map(policies.map((p) => [p.policy.metadata.name, p]));
-  const units = evaluationUnits(
-    policies.map((p) => p.policy),
-    bindings,
-    request,
-    params,
-    options,
-  );
+  const { byName, definitions } = policyIndex(policies);
+  const units = evaluationUnits(definitions, bindings, request, params, options);
+  // Nothing matched (the usual case for most policies of a request): nothing to build.
+  if (units.length === 0) return { allowed: true, warnings: [], auditAnnotations: {}, violations: [] };
   const violations: PolicyViolation[] = [];
   const denied: { message: string; reason: string }[] = [];
   const warnings: string[] = [];
@@ -248,8 +244,10 @@ export function evaluateAdmission(
   }
 
   const auditAnnotations: Record<string, string> = {};
-  for (const [key, values] of [...annotations].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    auditAnnotations[key] = values.join(", ");
+  if (annotations.size > 0) {
+    for (const [key, values] of [...annotations].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      auditAnnotations[key] = values.join(", ");
+    }
   }
   if (failures.length > 0) auditAnnotations[VALIDATION_FAILURE_KEY] = JSON.stringify(failures.slice(0, 50));
   const first = denied[0];
@@ -261,6 +259,30 @@ export function evaluateAdmission(
     auditAnnotations,
     violations,
   };
+}
+
+const policyIndexes = new WeakMap<
+  readonly CompiledPolicy[],
+  { byName: Map<string, CompiledPolicy>; definitions: ValidatingAdmissionPolicy[] }
+>();
+
+/**
+ * The policies by name and their definitions, once per array: the webhook evaluates the same
+ * one-policy arrays for every request. An array must not change after it is first evaluated.
+ */
+function policyIndex(policies: readonly CompiledPolicy[]): {
+  byName: Map<string, CompiledPolicy>;
+  definitions: ValidatingAdmissionPolicy[];
+} {
+  let index = policyIndexes.get(policies);
+  if (index === undefined || index.definitions.length !== policies.length) {
+    index = {
+      byName: new Map(policies.map((p) => [p.policy.metadata.name, p])),
+      definitions: policies.map((p) => p.policy),
+    };
+    policyIndexes.set(policies, index);
+  }
+  return index;
 }
 
 /** HTTP status code for a denial reason, as the API server maps it. */
@@ -296,7 +318,7 @@ function validate(
   matchKind: { group: string; version: string; kind: string },
   options: AdmissionOptions,
 ): { validations: ValidationDecision[]; annotations: AnnotationDecision[] } {
-  const requestJson = admissionRequestJson(request, resource, matchKind, options);
+  const requestJson = sharedRequestJson(request, resource, matchKind, options);
   const bindings = {
     object: request.object,
     oldObject: request.oldObject,
@@ -317,12 +339,9 @@ function validate(
       name: request.name,
     },
   };
-  const activationOptions = {
-    ...withoutAuthorizer,
-    ...(options.authorizer
-      ? { authorizer: options.authorizer, authorizerUser: authzUser(options.user) }
-      : {}),
-  };
+  const activationOptions = options.authorizer
+    ? { ...withoutAuthorizer, authorizer: options.authorizer, authorizerUser: authzUser(options.user) }
+    : withoutAuthorizer;
   const error = (message: string): ValidationDecision => ({ kind: "error", message, reason: "Invalid" });
 
   // matchConditions: any false skips the policy; otherwise errors decide by failurePolicy.
@@ -347,7 +366,10 @@ function validate(
   let messageActivation: ReturnType<typeof env.activation> | undefined;
   const budget = createCostBudget();
   const validations: ValidationDecision[] = [];
-  for (const [index, { validation, expression, messageExpression }] of compiled.validations.entries()) {
+  for (let index = 0; index < compiled.validations.length; index++) {
+    const { validation, expression, messageExpression } = compiled.validations[
+      index
+    ] as CompiledPolicy["validations"][number];
     const result = expression.evaluate(activation, { costBudget: budget });
     if (result.kind === "error") {
       if (isBudgetExhausted(result)) return { validations: [error(BUDGET_MESSAGE)], annotations: [] };
@@ -416,6 +438,49 @@ function errorText(
   result: Extract<EvaluationResult, { kind: "error" }>,
 ): string {
   return `expression '${expression.expression}' resulted in error: ${result.message}`;
+}
+
+/**
+ * Request variables already built, per request: every policy of a request usually matches the
+ * same resource and kind, and one shared object is converted to CEL once (`toCelShared`)
+ * instead of once per policy. Holds one user/dryRun pair (the admission path has one per request).
+ */
+const requestJsonCache = new WeakMap<
+  AdmissionRequest,
+  { user: RequestUser | undefined; dryRun: boolean | undefined; built: RequestJsonEntry[] }
+>();
+
+interface RequestJsonEntry {
+  resource: { group: string; version: string; resource: string };
+  matchKind: { group: string; version: string; kind: string };
+  json: Record<string, unknown>;
+}
+
+function sharedRequestJson(
+  request: AdmissionRequest,
+  resource: { group: string; version: string; resource: string },
+  matchKind: { group: string; version: string; kind: string },
+  options: AdmissionOptions,
+): Record<string, unknown> {
+  let entry = requestJsonCache.get(request);
+  if (entry === undefined || entry.user !== options.user || entry.dryRun !== options.dryRun) {
+    entry = { user: options.user, dryRun: options.dryRun, built: [] };
+    requestJsonCache.set(request, entry);
+  }
+  for (const b of entry.built) {
+    if (
+      b.resource.resource === resource.resource &&
+      b.resource.group === resource.group &&
+      b.resource.version === resource.version &&
+      b.matchKind.kind === matchKind.kind &&
+      b.matchKind.group === matchKind.group &&
+      b.matchKind.version === matchKind.version
+    )
+      return b.json;
+  }
+  const json = admissionRequestJson(request, resource, matchKind, options);
+  entry.built.push({ resource, matchKind, json });
+  return json;
 }
 
 /** The `request` variable: admission.k8s.io/v1 AdmissionRequest fields as CEL sees them. */

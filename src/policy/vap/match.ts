@@ -173,7 +173,7 @@ export function ruleMatches(
 ): boolean {
   return (
     scopeMatches(rule, request, resource) &&
-    rule.operations.some((op) => op === "*" || op === request.operation) &&
+    exactOrWildcard(rule.operations, request.operation) &&
     exactOrWildcard(rule.apiGroups, resource.group) &&
     exactOrWildcard(rule.apiVersions, resource.version) &&
     resourceMatches(rule.resources, resource.resource, request.resource.subresource)
@@ -195,15 +195,27 @@ function scopeMatches(rule: NamedRule, request: AdmissionRequest, resource: Grou
 }
 
 function exactOrWildcard(items: readonly string[], requested: string): boolean {
-  return items.some((item) => item === "*" || item === requested);
+  for (const item of items) if (item === "*" || item === requested) return true;
+  return false;
 }
 
+const STAR = 42; // "*"
+
+/** `res[/sub]` entries against the request; compares in place (every policy, every request). */
 function resourceMatches(resources: readonly string[], opRes: string, opSub: string): boolean {
   for (const entry of resources) {
     const slash = entry.indexOf("/");
-    const res = slash < 0 ? entry : entry.slice(0, slash);
-    const sub = slash < 0 ? "" : entry.slice(slash + 1);
-    if ((res === "*" || res === opRes) && (sub === "*" || sub === opSub)) return true;
+    if (slash < 0) {
+      if ((entry === "*" || entry === opRes) && opSub === "") return true;
+      continue;
+    }
+    const resOk =
+      (slash === 1 && entry.charCodeAt(0) === STAR) || (slash === opRes.length && entry.startsWith(opRes));
+    const subLength = entry.length - slash - 1;
+    const subOk =
+      (subLength === 1 && entry.charCodeAt(slash + 1) === STAR) ||
+      (subLength === opSub.length && entry.endsWith(opSub));
+    if (resOk && subOk) return true;
   }
   return false;
 }
@@ -219,6 +231,8 @@ function matchesResourceRules(
   request: AdmissionRequest,
   mapper: EquivalentResourceMapper,
 ): MatchResult {
+  // No rules (most excludeResourceRules) match nothing, under either matchPolicy.
+  if (rules.length === 0) return { matched: false, reason: "no rule matches the request" };
   const requested: GroupVersionResource = {
     group: request.resource.group,
     version: request.resource.version,
@@ -407,7 +421,17 @@ const EXEMPT = new Set([
  * (no circular dependency) and the non-persisted auth reviews.
  */
 export function isExemptRequest(request: AdmissionRequest): boolean {
-  return EXEMPT.has(`${request.resource.group}/${request.resource.resource}`);
+  // Every request passes here once per policy: look the group up first instead of building a key.
+  return EXEMPT_BY_GROUP.get(request.resource.group)?.has(request.resource.resource) ?? false;
+}
+
+const EXEMPT_BY_GROUP = new Map<string, Set<string>>();
+for (const key of EXEMPT) {
+  const slash = key.indexOf("/");
+  const group = key.slice(0, slash);
+  const resources = EXEMPT_BY_GROUP.get(group) ?? new Set<string>();
+  resources.add(key.slice(slash + 1));
+  EXEMPT_BY_GROUP.set(group, resources);
 }
 
 function exemptReason(request: AdmissionRequest): string {

@@ -84,7 +84,8 @@ export function evaluationUnits(
 ): EvaluationUnit[] {
   if (isExemptRequest(request)) return [];
   const units: EvaluationUnit[] = [];
-  const byPolicy = bindingsByPolicy(bindings);
+  // Grouped only once a policy matches: most policies do not match most requests.
+  let byPolicy: Map<string, ValidatingAdmissionPolicyBinding[]> | undefined;
   for (const policy of sortedPolicies(policies)) {
     const definition = policyMatches(policy, request, options);
     if (!definition.matched) {
@@ -92,6 +93,7 @@ export function evaluationUnits(
         units.push(configError(policy, undefined, definition.error, definition.code));
       continue;
     }
+    byPolicy ??= bindingsByPolicy(bindings);
     for (const binding of byPolicy.get(policy.metadata.name) ?? []) {
       const bound = bindingMatches(binding, request, options);
       if (!bound.matched) {
@@ -231,25 +233,29 @@ export function collectParams(
     const ns = metadataField(o, "namespace");
     return ns === "" ? defaultNamespace : ns;
   };
-  let pool = candidates;
+  let paramsNamespace = "";
   if (!scope.clusterScoped) {
-    const paramsNamespace = paramRef.namespace !== "" ? paramRef.namespace : namespace;
+    paramsNamespace = paramRef.namespace !== "" ? paramRef.namespace : namespace;
     if (paramsNamespace === "") {
       return {
         ok: false,
         error: "cannot use namespaced paramRef in policy binding that matches cluster-scoped resources",
       };
     }
-    pool = candidates.filter((o) => namespaceOf(o) === paramsNamespace);
   } else if (paramRef.namespace !== "") {
     return { ok: false, error: "paramRef.namespace must not be provided for a cluster-scoped `paramKind`" };
   }
   let found: KubeObject[];
   if (paramRef.name !== "") {
-    // A store holds one object per key: the last one loaded wins, as with `kubectl apply`.
-    const named = pool.filter((o) => metadataField(o, "name") === paramRef.name);
-    found = named.length > 0 ? [named[named.length - 1] as KubeObject] : [];
+    const index = namedParams(candidates, defaultNamespace);
+    const hit = scope.clusterScoped
+      ? index.byName.get(paramRef.name)
+      : index.byNamespace.get(paramsNamespace)?.get(paramRef.name);
+    found = hit !== undefined ? [hit] : [];
   } else {
+    const pool = scope.clusterScoped
+      ? candidates
+      : candidates.filter((o) => namespaceOf(o) === paramsNamespace);
     found = pool
       .filter((o) => matchesLabelSelector(paramRef.selector ?? {}, labelsOf(o)))
       .sort(
@@ -262,6 +268,38 @@ export function collectParams(
     return { ok: false, error: "no params found for policy binding with `Deny` parameterNotFoundAction" };
   }
   return { ok: true, params: found };
+}
+
+interface NamedParams {
+  defaultNamespace: string;
+  /** Namespace (defaulted) → name → object. */
+  byNamespace: Map<string, Map<string, KubeObject>>;
+  byName: Map<string, KubeObject>;
+}
+
+const namedParamIndexes = new WeakMap<readonly KubeObject[], NamedParams>();
+
+/**
+ * Param candidates by namespace and name, once per candidate list (every request looks up the
+ * same params). A store holds one object per key: the last one loaded wins, as with
+ * `kubectl apply`.
+ */
+function namedParams(candidates: readonly KubeObject[], defaultNamespace: string): NamedParams {
+  let index = namedParamIndexes.get(candidates);
+  if (index === undefined || index.defaultNamespace !== defaultNamespace) {
+    index = { defaultNamespace, byNamespace: new Map(), byName: new Map() };
+    for (const o of candidates) {
+      const name = metadataField(o, "name");
+      const ns = metadataField(o, "namespace");
+      const key = ns === "" ? defaultNamespace : ns;
+      const names = index.byNamespace.get(key) ?? new Map<string, KubeObject>();
+      names.set(name, o);
+      index.byNamespace.set(key, names);
+      index.byName.set(name, o);
+    }
+    namedParamIndexes.set(candidates, index);
+  }
+  return index;
 }
 
 /**
