@@ -212,9 +212,20 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
   let listening = false;
   let closing: Promise<void> | undefined;
   const receivedAt = new WeakMap<object, number>();
+  // Keyed by policy name: as many entries as policies ever loaded.
+  const policyTimers = new Map<string, { observe(seconds: number): void }>();
   const reviewer = createReviewer(cfg, {
     log,
-    policyTime: (policy, seconds) => metrics.policyDuration.observe({ policy }, seconds),
+    policyTime: (policy, seconds) => {
+      // One observation per policy per request: keep each policy's labelled child rather than
+      // hashing its labels every time.
+      let child = policyTimers.get(policy);
+      if (child === undefined) {
+        child = metrics.policyDuration.labels({ policy });
+        policyTimers.set(policy, child);
+      }
+      child.observe(seconds);
+    },
     mutation: (kind, result) => metrics.mutations.inc({ kind, result }),
     ...(options.namespaceObject ? { namespaceObject: options.namespaceObject } : {}),
   });
