@@ -9,10 +9,9 @@
  */
 
 import type { CelAuthorizer } from "../cel/index.ts";
-import { makeFinding } from "../engine/make-finding.ts";
 import type { PolicySet } from "../engine/policies.ts";
-import { policyMeta, policyUsesAuthorizer } from "../engine/policies.ts";
-import type { Finding, Status } from "../findings/finding.ts";
+import { policyMeta, policyUsesAuthorizer, violationFinding } from "../engine/policies.ts";
+import type { Finding } from "../findings/finding.ts";
 import {
   type AdmissionRequest,
   type CompiledPolicy,
@@ -120,14 +119,8 @@ export function evaluatePolicies(
     if (override === "off") continue;
     const meta = set.metas.get(name) ?? policyMeta(compiled.policy as ValidatingAdmissionPolicy);
     for (const violation of decision.violations) {
-      const status: Status =
-        violation.kind !== "violation" ? "error" : violation.actions.includes("Deny") ? "fail" : "warn";
-      const where =
-        violation.binding === ""
-          ? ""
-          : ` (binding ${violation.binding}${violation.validationIndex !== undefined ? `, validation ${violation.validationIndex}` : ""})`;
       outcome.hits.push({
-        finding: makeFinding(meta, resource, [], status, `${violation.message}${where}`),
+        finding: violationFinding(meta, resource, violation),
         actions:
           override !== undefined ? [override] : [...new Set(violation.actions.map((a) => ACTION_OF[a]))],
         reason: violation.reason,

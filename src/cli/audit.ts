@@ -18,6 +18,7 @@ import {
   type WriteOutcome,
   writePolicyReports,
 } from "../audit/index.ts";
+import { mapLimit } from "../concurrency.ts";
 import { buildReport } from "../engine/report.ts";
 import type { Finding, InputError } from "../findings/finding.ts";
 import { listKubeContexts, loadKubeConfig, makeKubeClient } from "../kube/index.ts";
@@ -274,24 +275,6 @@ async function allContexts(env: NodeJS.ProcessEnv): Promise<string[]> {
   if (!names.ok) throw new UsageError(names.error.message);
   if (names.value.length === 0) throw new UsageError("--all-contexts: the kubeconfig has no contexts");
   return names.value;
-}
-
-/** Run `task` over `items` with at most `limit` running at once; results in input order. */
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /** Progress on stderr, one line redrawn in place: only when stderr is a terminal. */

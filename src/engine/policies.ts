@@ -17,6 +17,7 @@ import {
   compilePolicies,
   evaluateAdmission,
   type Operation,
+  type PolicyViolation,
   parsePolicies,
   type RequestUser,
   rbacAuthorizer,
@@ -213,13 +214,22 @@ export function policyFindings(
         metadata: { name: violation.policy, labels: {}, annotations: {} },
       } as ValidatingAdmissionPolicy),
     };
-    const status: Status =
-      violation.kind !== "violation" ? "error" : violation.actions.includes("Deny") ? "fail" : "warn";
-    const where =
-      violation.binding === ""
-        ? ""
-        : ` (binding ${violation.binding}${violation.validationIndex !== undefined ? `, validation ${violation.validationIndex}` : ""})`;
-    findings.push(makeFinding(meta, resource, [], status, `${violation.message}${where}`));
+    findings.push(violationFinding(meta, resource, violation));
   }
   return findings;
+}
+
+/**
+ * The finding of one policy violation: `fail` when its binding denies, `warn` for Warn/Audit
+ * only, `error` when the policy could not be evaluated or configured; the message names the
+ * binding and validation. The one conversion `scan`, the audit and the webhook share.
+ */
+export function violationFinding(meta: RuleMeta, resource: Resource, violation: PolicyViolation): Finding {
+  const status: Status =
+    violation.kind !== "violation" ? "error" : violation.actions.includes("Deny") ? "fail" : "warn";
+  const where =
+    violation.binding === ""
+      ? ""
+      : ` (binding ${violation.binding}${violation.validationIndex !== undefined ? `, validation ${violation.validationIndex}` : ""})`;
+  return makeFinding(meta, resource, [], status, `${violation.message}${where}`);
 }

@@ -9,6 +9,7 @@
  * The caller's identity needs `create` on `subjectaccessreviews.authorization.k8s.io`.
  */
 import type { AuthzAttributes, AuthzDecision, CelAuthorizer } from "../cel/index.ts";
+import { mapLimit } from "../concurrency.ts";
 import {
   type AuthzSource,
   authzKey,
@@ -138,18 +139,7 @@ export function makeSarAuthorizer(client: KubeClient, options: SarAuthorizerOpti
 
   const source: SarAuthorizer = {
     cached: (attributes) => cache.get(attributes),
-    async fetch(list) {
-      const out: AuthzDecision[] = new Array(list.length);
-      let next = 0;
-      const worker = async () => {
-        while (next < list.length) {
-          const i = next++;
-          out[i] = await review(list[i] as AuthzAttributes);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));
-      return out;
-    },
+    fetch: (list) => mapLimit(list, concurrency, review),
     evaluate(run) {
       // Later rounds ask the cache again for the checks it answered: count each check once.
       const hit = new Set<string>();

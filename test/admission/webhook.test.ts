@@ -2,9 +2,7 @@
  * The admission webhook in-process over real HTTPS: a self-signed certificate made with
  * openssl, requests with node:https trusting it.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
@@ -15,134 +13,20 @@ import { createWebhookServer, type WebhookServer } from "../../src/admission/ser
 import { registerWebhook } from "../../src/cli/webhook.ts";
 import { loadPolicySet } from "../../src/engine/policies.ts";
 import { parseStream } from "../../src/resources/parse.ts";
+import { makeCert, pod, review, send as sendTo } from "./support.ts";
 
 let dir: string;
 let cert: string;
 let key: string;
 
-function makeCert(): void {
-  dir = mkdtempSync(join(tmpdir(), "belay-webhook-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-days",
-      "1",
-      "-keyout",
-      join(dir, "tls.key"),
-      "-out",
-      join(dir, "tls.crt"),
-    ],
-    { stdio: "ignore" },
-  );
-  cert = readFileSync(join(dir, "tls.crt"), "utf8");
-  key = readFileSync(join(dir, "tls.key"), "utf8");
+/** The suite's certificate (support.ts makes it). */
+function useCert(): void {
+  ({ dir, cert, key } = makeCert(mkdtempSync(join(tmpdir(), "belay-webhook-"))));
 }
 
-interface Reply {
-  status: number;
-  headers: Record<string, unknown>;
-  body: string;
-}
-
-function send(
-  port: number,
-  method: string,
-  path: string,
-  body?: string | Buffer,
-  contentType = "application/json",
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        method,
-        path,
-        ca: cert,
-        headers: body !== undefined ? { "content-type": contentType } : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-      },
-    );
-    req.on("error", reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
-const SHA = `sha256:${"a".repeat(64)}`;
-function pod(name: string, container: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) {
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name },
-    spec: {
-      serviceAccountName: "app",
-      automountServiceAccountToken: false,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 10001,
-        runAsGroup: 10001,
-        seccompProfile: { type: "RuntimeDefault" },
-      },
-      containers: [
-        {
-          name: "app",
-          image: `registry.example.com/app@${SHA}`,
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ["ALL"] },
-          },
-          resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
-          livenessProbe: { httpGet: { path: "/", port: 8080 } },
-          readinessProbe: { httpGet: { path: "/", port: 8080 } },
-          ...container,
-        },
-      ],
-      ...spec,
-    },
-  };
-}
-
-function review(operation: string, object: unknown, extra: Record<string, unknown> = {}) {
-  return {
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid: `uid-${operation.toLowerCase()}-1`,
-      kind: { group: "", version: "v1", kind: "Pod" },
-      resource: { group: "", version: "v1", resource: "pods" },
-      namespace: "team-a",
-      name: (object as { metadata?: { name?: string } } | null)?.metadata?.name ?? "",
-      operation,
-      userInfo: { username: "alice", groups: ["dev", "system:authenticated"] },
-      object: operation === "DELETE" ? null : object,
-      oldObject: operation === "DELETE" ? object : null,
-      dryRun: false,
-      ...extra,
-    },
-  };
+/** A request to the server under test, trusting its certificate. */
+function send(port: number, method: string, path: string, body?: string | Buffer, contentType?: string) {
+  return sendTo(port, cert, method, path, body, contentType);
 }
 
 const POLICY = `
@@ -206,7 +90,7 @@ describe("belay webhook", () => {
   const logs: string[] = [];
 
   beforeAll(async () => {
-    makeCert();
+    useCert();
     const policies = loadPolicySet(parseStream(POLICY, "policy.yaml").resources);
     expect(policies.errors).toEqual([]);
     const created = createWebhookServer({
