@@ -14,6 +14,7 @@ import Fastify from "fastify";
 import { Counter, Histogram, Registry } from "prom-client";
 import type { PolicySet } from "../engine/policies.ts";
 import type { Finding } from "../findings/finding.ts";
+import { ObjectMemo } from "../object-memo.ts";
 import { ok, type Result } from "../result.ts";
 import { HttpError } from "./http-error.ts";
 import {
@@ -211,7 +212,7 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
     );
   let listening = false;
   let closing: Promise<void> | undefined;
-  const receivedAt = new WeakMap<object, number>();
+  const receivedAt = new ObjectMemo<object, number>("receivedAt");
   // Keyed by policy name: as many entries as policies ever loaded.
   const policyTimers = new Map<string, { observe(seconds: number): void }>();
   const reviewer = createReviewer(cfg, {

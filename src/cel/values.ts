@@ -17,6 +17,7 @@ import {
   isCelType,
   isCelUint,
 } from "@bufbuild/cel";
+import { ObjectMemo } from "../object-memo.ts";
 
 /** Base class of belay's opaque CEL values; `typeName` is the CEL type name (`kubernetes.URL`). */
 export abstract class OpaqueValue {
@@ -175,7 +176,7 @@ export function isMapKey(key: unknown): boolean {
   return typeof key === "string" || typeof key === "boolean" || typeof key === "bigint" || isCelUint(key);
 }
 
-const shared = new WeakMap<object, Val>();
+const shared = new ObjectMemo<object, Val>("cel");
 
 /**
  * {@link toCel} for a value that many evaluations read (the request's object, old object,
@@ -185,12 +186,7 @@ const shared = new WeakMap<object, Val>();
  */
 export function toCelShared(v: unknown): Val {
   if (typeof v !== "object" || v === null) return toCel(v);
-  let hit = shared.get(v);
-  if (hit === undefined) {
-    hit = toCel(v);
-    shared.set(v, hit);
-  }
-  return hit;
+  return shared.getOrCompute(v, toCel);
 }
 
 /**

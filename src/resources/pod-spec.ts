@@ -3,6 +3,7 @@
  * written once against a pod spec and report exact paths for any kind.
  */
 import type { V1Container, V1ObjectMeta, V1PodSpec } from "@kubernetes/client-node";
+import { ObjectMemo } from "../object-memo.ts";
 import type { FieldPath } from "./path.ts";
 import type { KubeObject } from "./types.ts";
 
@@ -66,16 +67,11 @@ function at(object: KubeObject, path: FieldPath): unknown {
  */
 export function podTemplates(object: KubeObject): readonly PodTemplate[] {
   // Every pod rule asks for the same object's templates: compute them once per object.
-  let templates = templateCache.get(object);
-  if (!templates) {
-    templates = findTemplates(object);
-    templateCache.set(object, templates);
-  }
-  return templates;
+  return templateCache.getOrCompute(object, findTemplates);
 }
 
-const templateCache = new WeakMap<KubeObject, readonly PodTemplate[]>();
-const containerCache = new WeakMap<PodTemplate, readonly ContainerRef[]>();
+const templateCache = new ObjectMemo<KubeObject, readonly PodTemplate[]>("podTemplates");
+const containerCache = new ObjectMemo<PodTemplate, readonly ContainerRef[]>("containers");
 
 function findTemplates(object: KubeObject): PodTemplate[] {
   const kind = String(object.kind);
@@ -107,14 +103,7 @@ export function containersOf(
   template: PodTemplate,
   lists: readonly ContainerListName[] = LISTS,
 ): readonly ContainerRef[] {
-  if (lists === LISTS) {
-    let refs = containerCache.get(template);
-    if (!refs) {
-      refs = findContainers(template, LISTS);
-      containerCache.set(template, refs);
-    }
-    return refs;
-  }
+  if (lists === LISTS) return containerCache.getOrCompute(template, (t) => findContainers(t, LISTS));
   return findContainers(template, lists);
 }
 

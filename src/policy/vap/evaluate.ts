@@ -14,6 +14,7 @@ import {
   type EvaluationResult,
   MAX_MESSAGE_EXPRESSION_LENGTH,
 } from "../../cel/index.ts";
+import { ObjectMemo } from "../../object-memo.ts";
 import { locate } from "../../resources/locate.ts";
 import { formatPath } from "../../resources/path.ts";
 import type { KubeObject } from "../../resources/types.ts";
@@ -445,10 +446,10 @@ function errorText(
  * same resource and kind, and one shared object is converted to CEL once (`toCelShared`)
  * instead of once per policy. Holds one user/dryRun pair (the admission path has one per request).
  */
-const requestJsonCache = new WeakMap<
+const requestJsonCache = new ObjectMemo<
   AdmissionRequest,
   { user: RequestUser | undefined; dryRun: boolean | undefined; built: RequestJsonEntry[] }
->();
+>("requestJson");
 
 interface RequestJsonEntry {
   resource: { group: string; version: string; resource: string };

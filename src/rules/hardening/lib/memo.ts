@@ -2,20 +2,18 @@
  * Per-evaluation indexes for rules that relate objects, built once per rule context instead
  * of scanning all resources for every workload.
  */
+
+import { ObjectMemo } from "../../../object-memo.ts";
 import type { Resource } from "../../../resources/types.ts";
 import type { RuleContext } from "../../rule.ts";
 import { namespaceKey } from "./objects.ts";
 
 // Keyed by the context, like its own byKind index: one evaluation, one set of indexes.
-const memo = new WeakMap<RuleContext, Map<string, unknown>>();
+const memo = new ObjectMemo<RuleContext, Map<string, unknown>>("perContext");
 
 /** The value `build` returns for this context and `key`, built on first use. Never throws unless `build` does. */
 export function perContext<T>(context: RuleContext, key: string, build: () => T): T {
-  let entries = memo.get(context);
-  if (!entries) {
-    entries = new Map();
-    memo.set(context, entries);
-  }
+  const entries = memo.getOrCompute(context, () => new Map());
   if (!entries.has(key)) entries.set(key, build());
   return entries.get(key) as T;
 }
