@@ -59,6 +59,21 @@ export function nestingDepth(value: unknown, limit = MAX_NESTING_DEPTH): number 
   return max;
 }
 
+/**
+ * False when the JSON text `text` certainly nests no deeper than `limit`: every level needs
+ * an opening bracket, so fewer than `limit` of them (counted anywhere, strings included) settle
+ * it without walking the parsed value. True means "walk it" ({@link nestingDepth}).
+ */
+export function mayNestDeeperThan(text: string, limit: number): boolean {
+  if (text.length <= limit) return false;
+  let brackets = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c === 0x7b || c === 0x5b) && ++brackets > limit) return true;
+  }
+  return false;
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

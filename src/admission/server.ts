@@ -17,8 +17,10 @@ import type { Finding } from "../findings/finding.ts";
 import { ObjectMemo } from "../object-memo.ts";
 import { ok, type Result } from "../result.ts";
 import { HttpError } from "./http-error.ts";
+import { OneLabelHistogram } from "./policy-histogram.ts";
 import {
   MAX_NESTING_DEPTH,
+  mayNestDeeperThan,
   nestingDepth,
   type Operation,
   parseGoDuration,
@@ -131,13 +133,16 @@ function makeMetrics(authorizer: LiveAuthorizer | undefined) {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
       registers: [registry],
     }),
-    policyDuration: new Histogram({
-      name: "belay_webhook_policy_evaluation_seconds",
-      help: "Evaluation time per user policy (and `belay-rules` for all built-in rules together) per request it was evaluated on.",
-      labelNames: ["policy"],
-      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1],
-      registers: [registry],
-    }),
+    // Observed dozens of times per request: a histogram without per-observation label hashing.
+    policyDuration: registered(
+      registry,
+      new OneLabelHistogram({
+        name: "belay_webhook_policy_evaluation_seconds",
+        help: "Evaluation time per user policy (and `belay-rules` for all built-in rules together) per request it was evaluated on.",
+        labelName: "policy",
+        buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1],
+      }),
+    ),
     decisions: new Counter({
       name: "belay_webhook_decisions_total",
       help: "Admission decisions by verdict (allow, warn, deny, exempt) and operation.",
@@ -194,6 +199,12 @@ function makeMetrics(authorizer: LiveAuthorizer | undefined) {
   };
 }
 
+/** `metric`, registered in `registry` (for metrics that are not prom-client's own classes). */
+function registered<T extends { name: string }>(registry: Registry, metric: T): T {
+  registry.registerMetric(metric as never);
+  return metric;
+}
+
 /** A body decoder that rejects invalid UTF-8 instead of replacing it. */
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
@@ -213,20 +224,9 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
   let listening = false;
   let closing: Promise<void> | undefined;
   const receivedAt = new ObjectMemo<object, number>("receivedAt");
-  // Keyed by policy name: as many entries as policies ever loaded.
-  const policyTimers = new Map<string, { observe(seconds: number): void }>();
   const reviewer = createReviewer(cfg, {
     log,
-    policyTime: (policy, seconds) => {
-      // One observation per policy per request: keep each policy's labelled child rather than
-      // hashing its labels every time.
-      let child = policyTimers.get(policy);
-      if (child === undefined) {
-        child = metrics.policyDuration.labels({ policy });
-        policyTimers.set(policy, child);
-      }
-      child.observe(seconds);
-    },
+    policyTime: (policy, seconds) => metrics.policyDuration.observe(policy, seconds),
     mutation: (kind, result) => metrics.mutations.inc({ kind, result }),
     ...(options.namespaceObject ? { namespaceObject: options.namespaceObject } : {}),
   });
@@ -289,7 +289,8 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
       done(new HttpError(400, "request body is not valid JSON", (e as Error).message), undefined);
       return;
     }
-    if (nestingDepth(parsed) > MAX_NESTING_DEPTH) {
+    // Nesting needs an opening bracket per level: most bodies have too few to walk them.
+    if (mayNestDeeperThan(text, MAX_NESTING_DEPTH) && nestingDepth(parsed) > MAX_NESTING_DEPTH) {
       done(new HttpError(400, `request body nests deeper than ${MAX_NESTING_DEPTH} levels`), undefined);
       return;
     }
@@ -385,6 +386,22 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
     });
   }
 
+  const perPair = new Map<string, { duration: { observe(v: number): void }; decisions: { inc(): void } }>();
+  type Children = Map<string, { inc(): void }>;
+  const denials: Children = new Map();
+  const warnings: Children = new Map();
+  const errors: Children = new Map();
+  const audits: Children = new Map();
+  /** The counter's child for a rule id, kept in `cache` (rule ids are bounded by the loaded sets). */
+  function byRule(cache: Children, counter: Counter, rule: string) {
+    let child = cache.get(rule);
+    if (child === undefined) {
+      child = counter.labels({ rule });
+      cache.set(rule, child);
+    }
+    return child;
+  }
+
   function record(
     review: ReviewRequest,
     outcome: Outcome,
@@ -394,12 +411,23 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
     const ids = (findings: readonly Finding[]) => [...new Set(findings.map((f) => f.ruleId))].sort();
     const operation: Operation = review.operation;
     if (endpoint === "validate") {
-      metrics.duration.observe({ operation, verdict: outcome.verdict }, latencySeconds);
-      metrics.decisions.inc({ verdict: outcome.verdict, operation });
-      for (const id of ids(outcome.decision.deny)) metrics.denials.inc({ rule: id });
-      for (const id of ids(outcome.decision.warn)) metrics.warnings.inc({ rule: id });
-      for (const id of ids(outcome.decision.error)) metrics.errors.inc({ rule: id });
-      for (const id of ids(outcome.audit)) metrics.audits.inc({ rule: id });
+      // Labelled children are kept (a handful of operation/verdict pairs, one per rule id):
+      // no label hashing per request.
+      const pair = `${operation}/${outcome.verdict}`;
+      let byPair = perPair.get(pair);
+      if (byPair === undefined) {
+        byPair = {
+          duration: metrics.duration.labels({ operation, verdict: outcome.verdict }),
+          decisions: metrics.decisions.labels({ verdict: outcome.verdict, operation }),
+        };
+        perPair.set(pair, byPair);
+      }
+      byPair.duration.observe(latencySeconds);
+      byPair.decisions.inc();
+      for (const id of ids(outcome.decision.deny)) byRule(denials, metrics.denials, id).inc();
+      for (const id of ids(outcome.decision.warn)) byRule(warnings, metrics.warnings, id).inc();
+      for (const id of ids(outcome.decision.error)) byRule(errors, metrics.errors, id).inc();
+      for (const id of ids(outcome.audit)) byRule(audits, metrics.audits, id).inc();
     }
     const r = review.resource;
     const resource = `${r.group === "" ? "" : `${r.group}/`}${r.version}/${r.resource}${review.subResource ? `/${review.subResource}` : ""}`;

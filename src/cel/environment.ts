@@ -27,6 +27,14 @@ import {
 import type { AuthzUser, CelAuthorizer } from "./lib/authz.ts";
 import { allOverloads } from "./libraries.ts";
 import { rewriteOptionalSyntax } from "./optional-syntax.ts";
+import { references } from "./references.ts";
+import {
+  type ExpressionInfo,
+  entrySlot,
+  shareKeys,
+  type VariableEntry,
+  type VariableMemo,
+} from "./shared-variables.ts";
 import { fromCel, type JsValue, toCelShared, type Val, type ValOrErr } from "./values.ts";
 import {
   compareVersions,
@@ -143,7 +151,20 @@ export interface ActivationOptions {
     namespace?: string;
     name?: string;
   };
+  /**
+   * Share `lazyVariables` values with other activations of the same request (see
+   * src/cel/shared-variables.ts): give one map (`new Map()`) to every activation whose
+   * `object`, `oldObject`, `request` and `namespaceObject` are the same objects. Values and
+   * costs are exactly those of evaluating each variable here.
+   */
+  variableMemo?: VariableMemo;
 }
+
+export type { VariableMemo } from "./shared-variables.ts";
+
+/** Compiled expressions' sources and references, for sharing variables between policies. */
+const expressionInfo = new WeakMap<CompiledExpression, ExpressionInfo>();
+let environments = 0;
 
 /** An environment pinned to one Kubernetes version. */
 export interface CelEnvironment {
@@ -293,6 +314,7 @@ export function createCelEnvironment(options: CelEnvironmentOptions): CelEnviron
     features: { listsV3: compareVersions(ver, v(1, 34)) >= 0 },
   };
   const validateRegexLiterals = modern;
+  const envSerial = ++environments;
 
   const env: CelEnvironment = {
     k8sVersion: server,
@@ -399,12 +421,17 @@ export function createCelEnvironment(options: CelEnvironmentOptions): CelEnviron
           return { kind: "value", value, cost: r.cost };
         },
       };
+      expressionInfo.set(compiled, {
+        expression,
+        references: references(parsed.expr as Expr, planEnv.variables),
+        env: envSerial,
+      });
       return ok(compiled);
     },
   };
 
   function makeActivation(bindings: Record<string, unknown>, aopts: ActivationOptions): Activation {
-    return new ActivationImpl(bindings, aopts, options.variables);
+    return new ActivationImpl(bindings, aopts, options.variables, perCall);
   }
   return env;
 }
@@ -440,20 +467,30 @@ function variableNames(vars: Readonly<Record<string, CompiledExpression>>): Read
   return names;
 }
 
+/** A variable being computed: the variables it read and what computing them charged. */
+interface Frame {
+  deps: string[];
+  nested: number;
+}
+
 class ActivationImpl implements Activation, VarSource {
   readonly kind = "activation" as const;
   private readonly converted = new Map<string, Val>();
   private readonly bindings: Record<string, unknown>;
   private readonly options: ActivationOptions;
   private readonly declared: Readonly<Record<string, CelVariableType>>;
+  private readonly perCall: number;
+  private readonly frames: Frame[] = [];
   constructor(
     bindings: Record<string, unknown>,
     options: ActivationOptions,
     declared: Readonly<Record<string, CelVariableType>>,
+    perCall: number,
   ) {
     this.bindings = bindings;
     this.options = options;
     this.declared = declared;
+    this.perCall = perCall;
   }
   callContext(tracker: CostTracker): CallContext {
     return { tracker, authorizer: this.options.authorizer, regex: compileRegex };
@@ -467,12 +504,23 @@ class ActivationImpl implements Activation, VarSource {
     let value: Val | undefined;
     if (name === "variables" && this.options.lazyVariables !== undefined) {
       const vars = this.options.lazyVariables;
-      value = new LazyMembers(variableNames(vars), (n, rt) => {
-        const compiled = vars[n] as CompiledExpression;
-        const r = compiled.evaluateCel(this);
-        rt.call.tracker.charge(r.cost);
-        return r.costLimit !== undefined ? celError(`variables.${n}: ${r.costLimit}`) : r.value;
-      });
+      const lazy: LazyMembers = new LazyMembers(
+        variableNames(vars),
+        (n, rt) => {
+          const r = this.variable(vars, n, lazy);
+          rt.call.tracker.charge(r.cost);
+          const top = this.frames[this.frames.length - 1];
+          if (top !== undefined) top.nested += r.cost;
+          return r.value;
+        },
+        this.options.variableMemo === undefined
+          ? undefined
+          : (n) => {
+              const top = this.frames[this.frames.length - 1];
+              if (top !== undefined && !top.deps.includes(n)) top.deps.push(n);
+            },
+      );
+      value = lazy;
     } else if (name === "authorizer" && this.options.authorizer !== undefined) {
       value = authorizerValue(this.options.authorizer, this.options.authorizerUser);
     } else if (name === "authorizer.requestResource" && this.options.authorizer !== undefined) {
@@ -489,6 +537,58 @@ class ActivationImpl implements Activation, VarSource {
     }
     if (value !== undefined) this.converted.set(name, value);
     return value;
+  }
+
+  /** A variable's value and what computing it here charges; shared through the memo when it may be. */
+  private variable(
+    vars: Readonly<Record<string, CompiledExpression>>,
+    name: string,
+    lazy: LazyMembers,
+  ): { value: ValOrErr; cost: number } {
+    const compiled = vars[name] as CompiledExpression;
+    const memo = this.options.variableMemo;
+    const share = memo === undefined ? undefined : shareKeys(vars, (c) => expressionInfo.get(c)).get(name);
+    if (memo === undefined || share === undefined) {
+      const r = compiled.evaluateCel(this);
+      return {
+        value: r.costLimit !== undefined ? celError(`variables.${name}: ${r.costLimit}`) : r.value,
+        cost: r.cost,
+      };
+    }
+    const slot = entrySlot(share, memo, this.bindings.params);
+    const entry = slot.store.get(slot.key);
+    if (entry !== undefined) {
+      // What evaluating it would charge here: its own cost, plus the variables it reads that
+      // this activation has not computed yet (computed now, as the evaluation would).
+      let cost = entry.own;
+      for (const dep of entry.deps) {
+        if (lazy.computed(dep)) continue;
+        const r = this.variable(vars, dep, lazy);
+        lazy.put(dep, r.value);
+        cost += r.cost;
+      }
+      return { value: entry.value, cost };
+    }
+    const frame: Frame = { deps: [], nested: 0 };
+    this.frames.push(frame);
+    let r: ReturnType<CompiledExpression["evaluateCel"]>;
+    try {
+      r = compiled.evaluateCel(this);
+    } finally {
+      this.frames.pop();
+    }
+    if (r.costLimit !== undefined)
+      return { value: celError(`variables.${name}: ${r.costLimit}`), cost: r.cost };
+    const own = r.cost - frame.nested;
+    let bound = own;
+    for (const dep of frame.deps) {
+      const depShare = shareKeys(vars, (c) => expressionInfo.get(c)).get(dep);
+      const depSlot = depShare && entrySlot(depShare, memo, this.bindings.params);
+      const depEntry: VariableEntry | undefined = depSlot?.store.get(depSlot.key);
+      bound = depEntry === undefined ? Number.POSITIVE_INFINITY : bound + depEntry.bound;
+    }
+    if (bound <= this.perCall) slot.store.set(slot.key, { value: r.value, own, deps: frame.deps, bound });
+    return { value: r.value, cost: r.cost };
   }
 }
 

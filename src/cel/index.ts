@@ -24,6 +24,7 @@ export {
   type EvaluationErrorCode,
   type EvaluationResult,
   VAP_VARIABLES,
+  type VariableMemo,
 } from "./environment.ts";
 export {
   type AuthzAttributes,

@@ -60,13 +60,21 @@ export class LazyMembers extends OpaqueValue {
   private readonly cache = new Map<string, ValOrErr>();
   private readonly names: ReadonlySet<string>;
   private readonly compute: (name: string, rt: Runtime) => ValOrErr;
-  constructor(names: ReadonlySet<string>, compute: (name: string, rt: Runtime) => ValOrErr) {
+  private readonly onAccess: ((name: string) => void) | undefined;
+  /** `onAccess` hears every read of a declared member, computed or cached. */
+  constructor(
+    names: ReadonlySet<string>,
+    compute: (name: string, rt: Runtime) => ValOrErr,
+    onAccess?: (name: string) => void,
+  ) {
     super();
     this.names = names;
     this.compute = compute;
+    this.onAccess = onAccess;
   }
   member(name: string, rt: Runtime): ValOrErr | undefined {
     if (!this.names.has(name)) return undefined;
+    this.onAccess?.(name);
     let v = this.cache.get(name);
     if (v === undefined) {
       v = this.compute(name, rt);
@@ -76,6 +84,14 @@ export class LazyMembers extends OpaqueValue {
   }
   has(name: string): boolean {
     return this.names.has(name);
+  }
+  /** True once `name` has a value here (computed or {@link put}). */
+  computed(name: string): boolean {
+    return this.cache.has(name);
+  }
+  /** Give `name` its value without computing it (a value shared from another evaluation). */
+  put(name: string, value: ValOrErr): void {
+    this.cache.set(name, value);
   }
   equals(other: unknown): boolean {
     return other === this;

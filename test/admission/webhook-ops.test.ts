@@ -9,7 +9,7 @@ import { copyFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:tls";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_NESTING_DEPTH, nestingDepth } from "../../src/admission/review.ts";
+import { MAX_NESTING_DEPTH, mayNestDeeperThan, nestingDepth } from "../../src/admission/review.ts";
 import { createWebhookServer, type WebhookServer } from "../../src/admission/server.ts";
 import { registerWebhook } from "../../src/cli/webhook.ts";
 import { lines, makeCert, pod, review, send } from "./support.ts";
@@ -188,6 +188,16 @@ describe("robustness of the HTTP edge", () => {
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.body).response.uid).toBe("uid-create-1");
     expect(nestingDepth({ a: [1, { b: 2 }] })).toBe(3);
+  });
+
+  it("skips the depth walk only when the text has too few opening brackets to nest that deep", () => {
+    expect(mayNestDeeperThan('{"a":[1,{"b":2}]}', 3)).toBe(false);
+    expect(mayNestDeeperThan('{"a":[1,{"b":[2]}]}', 3)).toBe(true);
+    // Brackets inside strings count too: an upper bound, so the walk decides.
+    const inStrings = JSON.stringify({ text: "[".repeat(MAX_NESTING_DEPTH + 1) });
+    expect(mayNestDeeperThan(inStrings, MAX_NESTING_DEPTH)).toBe(true);
+    expect(nestingDepth(JSON.parse(inStrings))).toBe(1);
+    expect(mayNestDeeperThan(JSON.stringify(review("CREATE", pod("p"))), MAX_NESTING_DEPTH)).toBe(false);
   });
 
   it("answers 408 to a body that does not arrive in time, and keeps serving", async () => {

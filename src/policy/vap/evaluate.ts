@@ -13,6 +13,7 @@ import {
   createCostBudget,
   type EvaluationResult,
   MAX_MESSAGE_EXPRESSION_LENGTH,
+  type VariableMemo,
 } from "../../cel/index.ts";
 import { ObjectMemo } from "../../object-memo.ts";
 import { locate } from "../../resources/locate.ts";
@@ -309,6 +310,9 @@ interface ValidationDecision {
 
 type AnnotationDecision = { kind: "value"; key: string; value: string } | { kind: "error"; message: string };
 
+/** Shared `variables` values per request variable (one per request, resource and kind matched). */
+const variableMemos = new ObjectMemo<object, VariableMemo>("variableMemo");
+
 /** One policy binding (with one param) on one request: validator.go's Validate. */
 function validate(
   env: CelEnvironment,
@@ -332,6 +336,8 @@ function validate(
   // of `variables`: a variable that uses the authorizer is an error there.
   const withoutAuthorizer = {
     lazyVariables: compiled.variables,
+    // Every policy of the request reads the same bindings: share variables they have in common.
+    variableMemo: variableMemos.getOrCompute(requestJson, () => new Map()),
     requestResource: {
       group: resource.group,
       resource: resource.resource,
