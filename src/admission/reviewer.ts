@@ -409,9 +409,14 @@ export function createReviewer(cfg: Resolved, hooks: ReviewerHooks): Reviewer {
         if (review.operation === "UPDATE" && review.oldObject !== null && ruleDeny.length > 0) {
           // A violation the old object already had warns instead: relabelling, scaling or removing
           // a finalizer of an object that predates the webhook is never blocked.
+          // Only the denying rules can matter: run just those on the old object.
+          const denying = new Set(ruleDeny.map((f) => f.ruleId));
           const old = makeResource(withNamespace(review.oldObject, review.namespace));
           const before = new Set(
-            evaluateRules(old)
+            evaluateRules(
+              old,
+              cfg.rules.filter((rule) => denying.has(rule.meta.id)),
+            )
               .filter((f) => f.status === "fail")
               .map(findingKey),
           );
@@ -559,9 +564,9 @@ export function createReviewer(cfg: Resolved, hooks: ReviewerHooks): Reviewer {
     return out;
   }
 
-  function evaluateRules(resource: Resource): Finding[] {
+  function evaluateRules(resource: Resource, rules: readonly Rule[] = cfg.rules): Finding[] {
     return evaluate([resource], {
-      rules: cfg.rules,
+      rules,
       pssVersion: cfg.pssVersion,
       knownRuleIds: RULE_IDS,
       exceptions: cfg.exceptions,
