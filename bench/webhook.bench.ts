@@ -27,7 +27,7 @@ import { loadPolicySet } from "../src/engine/policies.ts";
 import { loadPaths } from "../src/sources/files.ts";
 import { makeDecider } from "./lib/decide.ts";
 import { generateReviews } from "./lib/reviews.ts";
-import { machine, median, processCpuMs, processMemoryMb, round, summary } from "./lib/stats.ts";
+import { machine, median, processTreeCpuMs, processTreeMemoryMb, round, summary } from "./lib/stats.ts";
 import { selfSignedCert, startWebhookProcess, type WebhookProcess } from "./lib/webhook-process.ts";
 import { runApiServerBench } from "./webhook-apiserver.ts";
 import type { LoadOptions, LoadResult } from "./webhook-load.ts";
@@ -40,6 +40,8 @@ const REVIEWS = Number(env("BENCH_REVIEWS", "2000"));
 const COMPUTE_REQUESTS = Number(env("BENCH_COMPUTE_REQUESTS", "20000"));
 const MAX_CONNECTIONS = Number(env("BENCH_MAX_CONNECTIONS", "64"));
 const PARTS = new Set(env("BENCH_PARTS", "compute,http,apiserver").split(","));
+// The HTTP part runs `belay webhook --workers N`: one process per core is how a 2-core pod serves.
+const WORKERS = Number(env("BENCH_WORKERS", "2"));
 const root = new URL("..", import.meta.url).pathname;
 const PROFILE_ARGS = ["--profile", "all", "--policy", join(root, "policies")];
 const targets = { computeP99Ms: 1, httpP99Ms: 5, httpP99AtRate: 1000 };
@@ -169,13 +171,15 @@ async function httpPart(
     tls.certFile,
     "--tls-key",
     tls.keyFile,
+    "--workers",
+    String(WORKERS),
     ...PROFILE_ARGS,
   ]);
   started.push(webhook);
   console.log(
     `webhook pid ${webhook.pid} on :${webhook.port}: ${webhook.listening.rules} rules, ${webhook.listening.policies} policies`,
   );
-  const startupMb = processMemoryMb(webhook.pid);
+  const startupMb = processTreeMemoryMb(webhook.pid);
 
   // Same answers as the compute path, for every review: both measure the same work.
   const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: tls.certPem });
@@ -228,10 +232,11 @@ async function httpPart(
   const raw: Record<string, unknown>[] = [];
   for (let run = 0; run < RUNS; run++) {
     for (const rate of RATES) {
-      const cpuBefore = processCpuMs(webhook.pid);
+      // Every process of the webhook (with --workers, the primary and its workers).
+      const cpuBefore = processTreeCpuMs(webhook.pid);
       const r = await load(rate, DURATION_S * 1000);
-      const cpuMs = processCpuMs(webhook.pid) - cpuBefore;
-      const mem = processMemoryMb(webhook.pid);
+      const cpuMs = processTreeCpuMs(webhook.pid) - cpuBefore;
+      const mem = processTreeMemoryMb(webhook.pid);
       const errors = r.errors.connection + r.errors.timeout + r.errors.non2xx + r.errors.badResponse;
       const phase = {
         run: run + 1,
@@ -286,6 +291,7 @@ async function httpPart(
   return {
     durationS: DURATION_S,
     runs: RUNS,
+    workers: WORKERS,
     maxConnections: MAX_CONNECTIONS,
     rules: webhook.listening.rules,
     policies: webhook.listening.policies,

@@ -1,7 +1,7 @@
 /**
  * Small statistics and machine helpers shared by the webhook benchmark's processes.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 
 /** The value at quantile `q` (0…1) of `values` (nearest rank); 0 for an empty list. Does not mutate. */
@@ -57,6 +57,56 @@ export function processCpuMs(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);
   return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/** `pid` and its descendants (a webhook with --workers), from /proc/<pid>/task/<tid>/children; Linux only. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    const p = out[i] as number;
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        const children = readFileSync(`/proc/${p}/task/${tid}/children`, "utf8").trim();
+        if (children !== "") out.push(...children.split(" ").map(Number));
+      } catch {
+        // The task ended meanwhile.
+      }
+    }
+  }
+  return out;
+}
+
+/** CPU time (user + system) of `pid` and its live descendants, in ms. */
+export function processTreeCpuMs(pid: number): number {
+  return processTree(pid).reduce((sum, p) => {
+    try {
+      return sum + processCpuMs(p);
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+/** {@link processMemoryMb} summed over `pid` and its live descendants (peaks summed: an upper bound). */
+export function processTreeMemoryMb(pid: number): { rssMb: number; peakRssMb: number } {
+  let rss = 0;
+  let peak = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = processMemoryMb(p);
+      rss += m.rssMb;
+      peak += m.peakRssMb;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return { rssMb: round(rss, 1), peakRssMb: round(peak, 1) };
 }
 
 /** Resident memory of process `pid` in MB: now (VmRSS) and the peak so far (VmHWM); Linux only. */

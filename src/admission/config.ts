@@ -20,6 +20,7 @@
  * actions: {default: ..., pss: deny, severity:medium: warn, liveness-probe: off, policy:require-team: audit}
  * decisionLog: {file: /var/log/belay/decisions.jsonl, includeObjects: false}
  * mutate: {enabled: false}
+ * workers: 1           # processes serving the port (1–64 or auto); see docs/webhook.md
  * ```
  */
 import yaml from "js-yaml";
@@ -76,6 +77,23 @@ export interface WebhookConfig {
   actions?: ActionTable;
   decisionLog?: { file?: string; includeObjects?: boolean };
   mutate?: { enabled: boolean };
+  /** Processes serving the port: a number 1…{@link MAX_WORKERS}, or `auto` (one per available CPU). */
+  workers?: number | "auto";
+}
+
+/** The most worker processes `belay webhook` forks. */
+export const MAX_WORKERS = 64;
+
+/**
+ * Parse a worker count: an integer 1…{@link MAX_WORKERS} (a number or its decimal string) or
+ * `auto`. Returns undefined for anything else. Never throws.
+ *
+ * @example parseWorkers("4") // 4
+ */
+export function parseWorkers(value: unknown): number | "auto" | undefined {
+  if (value === "auto") return "auto";
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS ? n : undefined;
 }
 
 const KEYS = [
@@ -95,6 +113,7 @@ const KEYS = [
   "actions",
   "decisionLog",
   "mutate",
+  "workers",
 ];
 
 const SELECTOR_KEYS = ["default", "policies", "pss", "pss-baseline", "pss-restricted"];
@@ -286,6 +305,14 @@ export function parseWebhookConfig(text: string, file: string): Result<WebhookCo
       const enabled = bool(doc.mutate.enabled, "mutate.enabled");
       config.mutate = { enabled: enabled ?? false };
     }
+  }
+  if (doc.workers !== undefined && doc.workers !== null) {
+    const workers = parseWorkers(doc.workers);
+    if (workers === undefined)
+      problems.push(
+        `workers: must be an integer from 1 to ${MAX_WORKERS} or auto, got ${JSON.stringify(doc.workers)}`,
+      );
+    else config.workers = workers;
   }
   if (problems.length > 0)
     return err(

@@ -212,7 +212,12 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
  * Construct the server. Invalid options are a config error listing every problem; nothing
  * is bound until `listen()`.
  */
-export function createWebhookServer(options: WebhookOptions): Result<WebhookServer> {
+export function createWebhookServer(
+  options: WebhookOptions & {
+    /** The `/metrics` body when set (e.g. every worker's metrics summed); default: this server's registry. */
+    metricsText?: () => Promise<string>;
+  },
+): Result<WebhookServer> {
   const resolved = resolveWebhookOptions(options);
   if (!resolved.ok) return resolved;
   const cfg = resolved.value;
@@ -350,7 +355,7 @@ export function createWebhookServer(options: WebhookOptions): Result<WebhookServ
   });
   app.get("/metrics", async (_request, reply) => {
     void reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return options.metricsText ? options.metricsText() : metrics.registry.metrics();
   });
 
   app.post("/validate", async (request) => {

@@ -7,6 +7,7 @@
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { open, readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import {
@@ -15,11 +16,14 @@ import {
   DEFAULT_CLUSTER_POLICIES_REFRESH_MS,
   DEFAULT_EXEMPT_NAMESPACES,
   FAILURE_MODES,
+  MAX_WORKERS,
   parseWebhookConfig,
+  parseWorkers,
   type WebhookConfig,
 } from "../admission/config.ts";
 import { policiesUsingAuthorizer } from "../admission/policies.ts";
 import type { LineWriter, LiveAuthorizer } from "../admission/reviewer.ts";
+import type { WorkerLink } from "../admission/workers.ts";
 import { loadPolicySet, type PolicySet } from "../engine/policies.ts";
 import type { RuleException } from "../policy/exceptions.ts";
 import type { Resource } from "../resources/types.ts";
@@ -47,6 +51,7 @@ export interface WebhookFlags {
   context?: string;
   authorizer?: string;
   mutate?: boolean;
+  workers?: string;
 }
 
 /** How the command waits for its stop signal; tests pass their own. */
@@ -104,6 +109,10 @@ export function registerWebhook(
       `how policies' CEL authorizer checks are answered: ${AUTHORIZER_MODES.join(" or ")} (default sar: SubjectAccessReviews to the cluster; none: those checks fail and each policy's failurePolicy decides)`,
     )
     .option("--mutate", "serve POST /mutate: set safe securityContext defaults where unset")
+    .option(
+      "--workers <n>",
+      `processes serving the port, 1…${MAX_WORKERS} or auto (one per available CPU); more than 1 forks workers under a supervising primary (default 1)`,
+    )
     .action(async (flags: WebhookFlags) => {
       state.exitCode = await runWebhook(flags, io, runtime);
     });
@@ -126,6 +135,8 @@ interface Settings {
   decisionLog?: string;
   includeObjects: boolean;
   mutate: boolean;
+  /** As given (`--workers` or the file), validated in `serve`. */
+  workers: string | number;
 }
 
 /** Flags override the file; paths in the file are relative to the file. */
@@ -158,14 +169,46 @@ function merge(flags: WebhookFlags, config: WebhookConfig, configDir: string): S
     ...(decisionLog !== undefined ? { decisionLog } : {}),
     includeObjects: config.decisionLog?.includeObjects === true,
     mutate: flags.mutate === true || config.mutate?.enabled === true,
+    workers: flags.workers ?? config.workers ?? 1,
   };
 }
 
-/** Run the webhook until stopped. Returns 0 after a clean shutdown; throws UsageError listing every problem. */
+/**
+ * Run the webhook until stopped. Returns 0 after a clean shutdown; throws UsageError listing
+ * every problem. With more than one worker this process validates everything, then
+ * supervises forked copies of itself (src/admission/workers.ts); in such a forked worker a
+ * startup problem goes to the primary, which reports it once, and 2 is returned.
+ */
 export async function runWebhook(
   flags: WebhookFlags,
   io: CliIO,
   runtime: WebhookRuntime = {},
+): Promise<number> {
+  const { joinPrimary } = await import("../admission/workers.ts");
+  const link = joinPrimary();
+  if (link === undefined) return serve(flags, io, runtime, undefined);
+  try {
+    return await serve(
+      flags,
+      { ...io, stderr: link.tag(io.stderr) },
+      { ...runtime, stopSignal: link.stopSignal },
+      link,
+    );
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    await link.failed(e.message);
+    return EXIT.usage;
+  } finally {
+    link.close();
+  }
+}
+
+/** The webhook in this process (`link` set: as one worker of several). */
+async function serve(
+  flags: WebhookFlags,
+  io: CliIO,
+  runtime: WebhookRuntime,
+  link: WorkerLink | undefined,
 ): Promise<number> {
   const problems: string[] = [];
   let config: WebhookConfig = {};
@@ -202,6 +245,18 @@ export async function runWebhook(
   const key = await readPem(flags.tlsKey, "tls-key");
   const port = /^\d+$/.test(flags.port) ? Number(flags.port) : Number.NaN;
   if (Number.isNaN(port)) problems.push(`--port: "${flags.port}" is not a port number`);
+  const workersGiven = parseWorkers(settings.workers);
+  if (workersGiven === undefined)
+    problems.push(
+      `--workers: must be an integer from 1 to ${MAX_WORKERS} or auto, got ${JSON.stringify(String(settings.workers))}`,
+    );
+  const workers =
+    workersGiven === "auto" ? Math.min(MAX_WORKERS, availableParallelism()) : (workersGiven ?? 1);
+  // Workers re-run this command line: standard input is the primary's, already read.
+  if (workers > 1 && settings.policies.includes("-"))
+    problems.push(
+      "--workers: several workers cannot share policies read from stdin (--policy -); give a file",
+    );
 
   let exceptions: RuleException[] = [];
   try {
@@ -244,7 +299,8 @@ export async function runWebhook(
       problems.push(`--decision-log: cannot open ${settings.decisionLog}: ${(e as Error).message}`);
     }
   }
-  const decisionLog: LineWriter = decisionFile ?? io.stdout;
+  // Several workers write to the same stdout or file: one write per line, tagged with the worker.
+  const decisionLog: LineWriter = link ? link.tag(decisionFile ?? io.stdout) : (decisionFile ?? io.stdout);
 
   const { createWebhookServer } = await import("../admission/server.ts");
   const created = createWebhookServer({
@@ -267,6 +323,7 @@ export async function runWebhook(
     namespaceObject: (name) => cluster?.namespace(name),
     decisionLog,
     log: io.stderr,
+    ...(link ? { metricsText: () => link.metricsText() } : {}),
   });
   if (!created.ok) {
     // A missing cert/key is already reported; do not repeat it as an unusable pair.
@@ -293,6 +350,23 @@ export async function runWebhook(
     cluster = started.value;
   }
 
+  if (workers > 1 && link === undefined) {
+    // Everything is valid: release what the checks opened (each worker opens its own), then supervise.
+    cluster?.stop();
+    live?.close();
+    if (decisionFile) await new Promise<void>((resolve) => decisionFile.end(resolve));
+    const { runPrimary } = await import("../admission/workers.ts");
+    const result = await runPrimary({
+      workers,
+      log: io.stderr,
+      stopSignal: runtime.stopSignal ?? waitForSignal(),
+      ...(runtime.onListening ? { onListening: runtime.onListening } : {}),
+    });
+    if (!result.ok) throw new UsageError(result.error);
+    return EXIT.clean;
+  }
+  link?.serveMetrics(server.metrics);
+
   const { watchCertificate } = await import("../admission/tls-reload.ts");
   const certWatch =
     flags.tlsCert !== undefined && flags.tlsKey !== undefined
@@ -308,13 +382,15 @@ export async function runWebhook(
   try {
     const { port: bound } = await server.listen();
     runtime.onListening?.(bound);
+    link?.listening(bound);
   } catch (e) {
     certWatch?.stop();
     cluster?.stop();
     live?.close();
     decisionFile?.end();
+    const { listenErrorMessage } = await import("../admission/workers.ts");
     throw new UsageError(
-      `webhook not started: cannot listen on ${flags.host}:${port}: ${(e as Error).message}`,
+      `webhook not started: cannot listen on ${flags.host}:${port}: ${listenErrorMessage(e)}`,
     );
   }
   const signal = await (runtime.stopSignal ?? waitForSignal());

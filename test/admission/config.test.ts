@@ -97,7 +97,7 @@ bogus: 1
     if (parsed.ok) return;
     expect(parsed.error.details).toEqual([
       'config.yaml: apiVersion: must be "belay.dev/v1alpha1", got "belay.dev/v1"',
-      "config.yaml: bogus: unknown field; use apiVersion, kind, profiles, pssVersion, rules, skipRules, exceptions, policies, clusterPolicies, clusterPoliciesRefresh, authorizer, exemptNamespaces, failureMode, actions, decisionLog or mutate",
+      "config.yaml: bogus: unknown field; use apiVersion, kind, profiles, pssVersion, rules, skipRules, exceptions, policies, clusterPolicies, clusterPoliciesRefresh, authorizer, exemptNamespaces, failureMode, actions, decisionLog, mutate or workers",
       'config.yaml: profiles[0]: unknown profile "strict"; use pss-baseline, pss-restricted, hardening or all',
       'config.yaml: pssVersion: "1.30" is not v1.N or latest',
       'config.yaml: rules[0]: unknown rule "no-such-rule" (see `belay rules list`)',

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { request } from "node:https";
+import { type Agent, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -49,7 +49,7 @@ export interface Reply {
   body: string;
 }
 
-/** One HTTPS request trusting `ca`. */
+/** One HTTPS request trusting `ca` (through `agent` when given, to control the connections). */
 export function send(
   port: number,
   ca: string,
@@ -57,6 +57,7 @@ export function send(
   path: string,
   body?: string | Buffer,
   contentType = "application/json",
+  agent?: Agent,
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -67,6 +68,7 @@ export function send(
         path,
         ca,
         headers: body !== undefined ? { "content-type": contentType } : {},
+        ...(agent ? { agent } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
