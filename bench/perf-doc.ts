@@ -225,7 +225,7 @@ ${table(["p50", "p90", "p99", "max"], [[`${ms(c.p50Ms)} ms`, `${ms(c.p90Ms)} ms`
 ### Over HTTPS, at fixed rates
 
 \`belay webhook${h.workers > 1 ? ` --workers ${h.workers}` : ""}\` as a real child process${h.workers > 1 ? ` (${h.workers} worker processes sharing the port, one per core)` : ""} (${h.rules} rules, ${h.policies} policies; ${h.startupRssMb} MB RSS after
-start, all processes), loaded from another process at each rate for ${h.durationS} s, open loop (a request is sent
+start, all processes), warmed up for 10 s at 500 requests/s, then loaded from another process at each rate for ${h.durationS} s, open loop (a request is sent
 when it is due, on a kept-alive TLS connection, up to ${h.maxConnections}); latency from sending the
 request to the last byte of the answer; "p99 from due" counts from when the request was due
 instead, so it includes waiting for a free connection when the webhook falls behind. Errors
@@ -269,7 +269,15 @@ silently. Node.js runs JavaScript on one thread: a single process evaluates on o
 is stateless). A CPU profile of a worker under load puts a little over half of each request's
 time in evaluation (policies about three quarters of that) and the rest in TLS, HTTP parsing,
 fastify, the decision log and metrics; the evaluation costs more per request here than in the
-in-process loop above, which runs hot in the CPU caches.${capacity(h.rates as Json[])}`);
+in-process loop above, which runs hot in the CPU caches.${capacity(h.rates as Json[])}
+
+What sets the p99 at 1,000/s is queueing, not a slow request: the API server (like this load
+generator) keeps its connections alive and node:cluster balances connections, not requests, so
+a request waits whenever its connection's worker is still busy, even with the other worker idle
+(of 20,000 requests sent at 1,000/s in a separate run, the two workers answered 38 % and 62 %; the webhook's
+own decision-log latency was p50 0.8 ms, p99 3.1 ms). The three runs at 1,000/s above differ
+mostly in how busy this shared machine was (the same requests cost the webhook 0.81–1.04 ms of
+CPU each from run to run): see \`raw\` in the results.`);
   }
   if (webhook.apiserver) {
     const a = webhook.apiserver;
@@ -370,13 +378,17 @@ function webhookCaveat(w: Json): string {
     : `\n\n> **Caveat:** these numbers are ${notes.join(", and ")}. Re-run on a quiet machine.`;
 }
 
-/** One replica's capacity per core at the CPU cost measured at the lowest rate (the least contended). */
+/**
+ * Capacity per core at the CPU cost of the busiest rate that was fully served (achieved, no
+ * errors): at low rates the idle processes' own timers weigh on every request.
+ */
 function capacity(rates: Json[]): string {
-  const lowest = [...rates].sort((a, b) => a.targetRate - b.targetRate)[0];
-  if (!lowest?.webhookCpuMsPerRequest) return "";
-  const perCore = Math.floor(1000 / lowest.webhookCpuMsPerRequest / 50) * 50;
-  return ` At the ${ms(lowest.webhookCpuMsPerRequest)} ms of CPU per request measured at ${fmt(lowest.targetRate)}/s, a
-core serves at most about ${fmt(perCore)} requests/s.`;
+  const served = rates.filter((r) => r.errors === 0 && r.achievedRate >= r.targetRate * 0.99);
+  const busiest = [...served].sort((a, b) => b.targetRate - a.targetRate)[0];
+  if (!busiest?.webhookCpuMsPerRequest) return "";
+  const perCore = Math.floor(1000 / busiest.webhookCpuMsPerRequest / 50) * 50;
+  return ` At the ${ms(busiest.webhookCpuMsPerRequest)} ms of CPU per request measured at ${fmt(busiest.targetRate)}/s (the
+busiest rate fully served), a core serves about ${fmt(perCore)} requests/s.`;
 }
 if (process.argv.includes("--check")) {
   const current = existsSync(page) ? readFileSync(page, "utf8") : "";

@@ -226,8 +226,10 @@ async function httpPart(
     return r;
   };
 
-  // Warm-up (not recorded): the JIT, connection setup, the first GCs.
-  await load(200, Math.min(5, DURATION_S) * 1000);
+  // Warm-up (not recorded): the JIT of every worker, connection setup, the first GCs. Each worker
+  // must see thousands of requests before it runs steady: a few seconds at a low rate left the
+  // first measured phase visibly colder than the later runs.
+  await load(500, Math.min(10, DURATION_S) * 1000);
 
   const raw: Record<string, unknown>[] = [];
   for (let run = 0; run < RUNS; run++) {
