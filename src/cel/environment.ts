@@ -30,7 +30,8 @@ import { rewriteOptionalSyntax } from "./optional-syntax.ts";
 import { references } from "./references.ts";
 import {
   type ExpressionInfo,
-  entrySlot,
+  entryKey,
+  entryStore,
   shareKeys,
   type VariableEntry,
   type VariableMemo,
@@ -164,6 +165,7 @@ export type { VariableMemo } from "./shared-variables.ts";
 
 /** Compiled expressions' sources and references, for sharing variables between policies. */
 const expressionInfo = new WeakMap<CompiledExpression, ExpressionInfo>();
+const infoOf = (compiled: CompiledExpression) => expressionInfo.get(compiled);
 let environments = 0;
 
 /** An environment pinned to one Kubernetes version. */
@@ -547,16 +549,19 @@ class ActivationImpl implements Activation, VarSource {
   ): { value: ValOrErr; cost: number } {
     const compiled = vars[name] as CompiledExpression;
     const memo = this.options.variableMemo;
-    const share = memo === undefined ? undefined : shareKeys(vars, (c) => expressionInfo.get(c)).get(name);
-    if (memo === undefined || share === undefined) {
+    const shares = memo === undefined ? undefined : shareKeys(vars, infoOf);
+    const share = shares?.get(name);
+    if (memo === undefined || shares === undefined || share === undefined) {
       const r = compiled.evaluateCel(this);
       return {
         value: r.costLimit !== undefined ? celError(`variables.${name}: ${r.costLimit}`) : r.value,
         cost: r.cost,
       };
     }
-    const slot = entrySlot(share, memo, this.bindings.params);
-    const entry = slot.store.get(slot.key);
+    const params = this.bindings.params;
+    const store = entryStore(share, memo, params);
+    const key = entryKey(share, params);
+    const entry = store.get(key);
     if (entry !== undefined) {
       // What evaluating it would charge here: its own cost, plus the variables it reads that
       // this activation has not computed yet (computed now, as the evaluation would).
@@ -582,12 +587,12 @@ class ActivationImpl implements Activation, VarSource {
     const own = r.cost - frame.nested;
     let bound = own;
     for (const dep of frame.deps) {
-      const depShare = shareKeys(vars, (c) => expressionInfo.get(c)).get(dep);
-      const depSlot = depShare && entrySlot(depShare, memo, this.bindings.params);
-      const depEntry: VariableEntry | undefined = depSlot?.store.get(depSlot.key);
+      const depShare = shares.get(dep);
+      const depEntry: VariableEntry | undefined =
+        depShare && entryStore(depShare, memo, params).get(entryKey(depShare, params));
       bound = depEntry === undefined ? Number.POSITIVE_INFINITY : bound + depEntry.bound;
     }
-    if (bound <= this.perCall) slot.store.set(slot.key, { value: r.value, own, deps: frame.deps, bound });
+    if (bound <= this.perCall) store.set(key, { value: r.value, own, deps: frame.deps, bound });
     return { value: r.value, cost: r.cost };
   }
 }

@@ -35,11 +35,14 @@ export interface VariableEntry {
 }
 
 /** Shared variable values of one request (see the module comment). Opaque to callers. */
-export type VariableMemo = Map<string, VariableEntry>;
+export type VariableMemo = Map<number, VariableEntry>;
 
 /** Where a variable's entry is kept and under which key. */
 export interface ShareKey {
-  readonly key: string;
+  /** The interned id of {@link text} (hashing the long text on every lookup was slow). */
+  readonly key: number;
+  /** The full key: environment, expression text and its variables' keys. */
+  readonly text: string;
   /** Reads only `params` (directly or through its variables): keep with the params object. */
   readonly paramsOnly: boolean;
   readonly usesParams: boolean;
@@ -56,6 +59,8 @@ export interface ExpressionInfo {
 const PARAMS_SCOPE: ReadonlySet<string> = new Set(["params", "variables"]);
 
 const keysByVariables = new WeakMap<object, ReadonlyMap<string, ShareKey | undefined>>();
+/** Key texts → small ids; grows only with the distinct variables ever compiled. */
+const keyIds = new Map<string, number>();
 
 /**
  * The share keys of a policy's variables (undefined for one that must not be shared),
@@ -96,17 +101,20 @@ export function shareKeys<C extends object>(
           shareable = false;
           break;
         }
-        parts.push(`${dep}=(${depKey.key})`);
+        parts.push(`${dep}=(${depKey.text})`);
         paramsOnly &&= depKey.paramsOnly;
         usesParams ||= depKey.usesParams;
       }
       visiting.delete(name);
-      if (shareable)
-        result = {
-          key: `${info.env}\u0001${info.expression}\u0001${parts.join("\u0001")}`,
-          paramsOnly,
-          usesParams,
-        };
+      if (shareable) {
+        const text = `${info.env}\u0001${info.expression}\u0001${parts.join("\u0001")}`;
+        let key = keyIds.get(text);
+        if (key === undefined) {
+          key = keyIds.size + 1;
+          keyIds.set(text, key);
+        }
+        result = { key, text, paramsOnly, usesParams };
+      }
     }
     keys.set(name, result);
     return result;
@@ -120,17 +128,18 @@ const paramsStores = new ObjectMemo<object, VariableMemo>("sharedVariables");
 const paramsIds = new ObjectMemo<object, number>("paramsId");
 let nextParamsId = 1;
 
-/** The store and full key of a variable's entry for these params. */
-export function entrySlot(
-  share: ShareKey,
-  memo: VariableMemo,
-  params: unknown,
-): { store: VariableMemo; key: string } {
-  const object = typeof params === "object" && params !== null ? params : undefined;
-  if (!share.usesParams)
-    return { store: share.paramsOnly && object ? paramsStore(object) : memo, key: share.key };
-  const id = object === undefined ? "-" : paramsIds.getOrCompute(object, () => nextParamsId++);
-  return { store: share.paramsOnly && object ? paramsStore(object) : memo, key: `${share.key}\u0001p${id}` };
+/** Room for params ids in a numeric key: key id × 2^32 + params id stays a safe integer. */
+const PARAMS_SPACE = 2 ** 32;
+
+/** The store of a variable's entry for these params. */
+export function entryStore(share: ShareKey, memo: VariableMemo, params: unknown): VariableMemo {
+  return share.paramsOnly && typeof params === "object" && params !== null ? paramsStore(params) : memo;
+}
+
+/** The key of a variable's entry for these params, in {@link entryStore}. */
+export function entryKey(share: ShareKey, params: unknown): number {
+  if (!share.usesParams || typeof params !== "object" || params === null) return share.key * PARAMS_SPACE;
+  return share.key * PARAMS_SPACE + paramsIds.getOrCompute(params, () => nextParamsId++);
 }
 
 function paramsStore(params: object): VariableMemo {
