@@ -5,11 +5,11 @@
  * command line override the config file. fastify, prom-client and the Kubernetes client are
  * loaded only here, when the command runs, so other commands do not pay for them.
  */
-import { createWriteStream, type WriteStream } from "node:fs";
-import { open, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
+import { AppendLog } from "../admission/append-log.ts";
 import {
   type ActionTable,
   AUTHORIZER_MODES,
@@ -290,11 +290,14 @@ async function serve(
     else if (needing.length > 0) problems.push(connected.message);
   }
 
-  let decisionFile: WriteStream | undefined;
+  let decisionFile: AppendLog | undefined;
   if (settings.decisionLog !== undefined) {
     try {
-      await (await open(settings.decisionLog, "a")).close();
-      decisionFile = createWriteStream(settings.decisionLog, { flags: "a" });
+      decisionFile = new AppendLog(settings.decisionLog, (message) =>
+        io.stderr.write(
+          `${JSON.stringify({ time: new Date().toISOString(), level: "error", event: "decision log write failed", error: message })}\n`,
+        ),
+      );
     } catch (e) {
       problems.push(`--decision-log: cannot open ${settings.decisionLog}: ${(e as Error).message}`);
     }
@@ -333,7 +336,7 @@ async function serve(
     }
   }
   if (problems.length > 0 || !created.ok) {
-    decisionFile?.end();
+    decisionFile?.close();
     live?.close();
     throw new UsageError(`webhook not started:\n${problems.map((p) => `  ${p}`).join("\n")}`);
   }
@@ -343,7 +346,7 @@ async function serve(
   if (settings.clusterPolicies) {
     const started = await startCluster(flags, io, server, policyResources, settings.clusterPoliciesRefreshMs);
     if (!started.ok) {
-      decisionFile?.end();
+      decisionFile?.close();
       live?.close();
       throw new UsageError(`webhook not started:\n  cluster policies: ${started.message}`);
     }
@@ -354,7 +357,7 @@ async function serve(
     // Everything is valid: release what the checks opened (each worker opens its own), then supervise.
     cluster?.stop();
     live?.close();
-    if (decisionFile) await new Promise<void>((resolve) => decisionFile.end(resolve));
+    decisionFile?.close();
     const { runPrimary } = await import("../admission/workers.ts");
     const result = await runPrimary({
       workers,
@@ -387,7 +390,7 @@ async function serve(
     certWatch?.stop();
     cluster?.stop();
     live?.close();
-    decisionFile?.end();
+    decisionFile?.close();
     const { listenErrorMessage } = await import("../admission/workers.ts");
     throw new UsageError(
       `webhook not started: cannot listen on ${flags.host}:${port}: ${listenErrorMessage(e)}`,
@@ -401,7 +404,7 @@ async function serve(
   cluster?.stop();
   await server.close();
   live?.close();
-  if (decisionFile) await new Promise<void>((resolve) => decisionFile.end(resolve));
+  decisionFile?.close();
   return EXIT.clean;
 }
 
