@@ -271,13 +271,16 @@ time in evaluation (policies about three quarters of that) and the rest in TLS, 
 fastify, the decision log and metrics; the evaluation costs more per request here than in the
 in-process loop above, which runs hot in the CPU caches.${capacity(h.rates as Json[])}
 
-What sets the p99 at 1,000/s is queueing, not a slow request: the API server (like this load
-generator) keeps its connections alive and node:cluster balances connections, not requests, so
-a request waits whenever its connection's worker is still busy, even with the other worker idle
-(of 20,000 requests sent at 1,000/s in a separate run, the two workers answered 38 % and 62 %; the webhook's
-own decision-log latency was p50 0.8 ms, p99 3.1 ms). The three runs at 1,000/s above differ
-mostly in how busy this shared machine was (the same requests cost the webhook 0.81–1.04 ms of
-CPU each from run to run): see \`raw\` in the results.`);
+What sets the p99 at 1,000/s is waiting, not a slow request: the webhook's own decision-log
+latency was p50 0.8 ms, p99 3.1 ms in a separate 20,000-request run. A request waits when its
+connection's worker is busy — the API server (like this load generator) keeps connections
+alive and node:cluster balances connections, not requests (the two workers answered 38 % and
+62 % of those requests) — and whenever the two workers and the load generator want the two
+cores at once. A prototype that balanced requests instead (one HTTPS thread feeding two
+evaluation threads from one queue) showed the same spread of p99 from run to run, so on this
+machine the contention and its jitter dominate: the three runs at 1,000/s above differ mostly
+in how busy the shared machine was (the same requests cost the webhook 0.81–1.04 ms of CPU each
+from run to run; see \`raw\` in the results).`);
   }
   if (webhook.apiserver) {
     const a = webhook.apiserver;
