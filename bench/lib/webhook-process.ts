@@ -15,8 +15,15 @@ export function launcherNodeFlags(): string[] {
   return shebang.split(" ").filter((word) => word.startsWith("--"));
 }
 
-/** A self-signed ECDSA P-256 certificate for 127.0.0.1, valid one day (openssl CLI). Returns the file paths. */
-export function selfSignedCert(dir: string): { certFile: string; keyFile: string; certPem: string } {
+/**
+ * A self-signed ECDSA P-256 certificate for 127.0.0.1 and localhost (common name `cn`), valid
+ * one day, written to `dir` as tls.crt and tls.key (openssl CLI). The benchmarks and the
+ * webhook tests share it.
+ */
+export function selfSignedCert(
+  dir: string,
+  cn = "127.0.0.1",
+): { certFile: string; keyFile: string; certPem: string } {
   const certFile = join(dir, "tls.crt");
   const keyFile = join(dir, "tls.key");
   execFileSync(
@@ -30,9 +37,9 @@ export function selfSignedCert(dir: string): { certFile: string; keyFile: string
       "ec_paramgen_curve:P-256",
       "-nodes",
       "-subj",
-      "/CN=127.0.0.1",
+      `/CN=${cn}`,
       "-addext",
-      "subjectAltName=IP:127.0.0.1",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
       "-days",
       "1",
       "-keyout",

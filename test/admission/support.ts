@@ -2,44 +2,16 @@
  * Shared pieces of the webhook tests: certificates made with openssl, an HTTPS client that
  * trusts them, a compliant pod, and AdmissionReview bodies.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { type Agent, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { selfSignedCert } from "../../bench/lib/webhook-process.ts";
 
 /** A self-signed P-256 certificate for 127.0.0.1/localhost, written to `dir` (a new temp dir by default). */
 export function makeCert(dir = mkdtempSync(join(tmpdir(), "belay-wh-")), cn = "localhost") {
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-subj",
-      `/CN=${cn}`,
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-days",
-      "1",
-      "-keyout",
-      join(dir, "tls.key"),
-      "-out",
-      join(dir, "tls.crt"),
-    ],
-    { stdio: "ignore" },
-  );
-  return {
-    dir,
-    certFile: join(dir, "tls.crt"),
-    keyFile: join(dir, "tls.key"),
-    cert: readFileSync(join(dir, "tls.crt"), "utf8"),
-    key: readFileSync(join(dir, "tls.key"), "utf8"),
-  };
+  const { certFile, keyFile, certPem } = selfSignedCert(dir, cn);
+  return { dir, certFile, keyFile, cert: certPem, key: readFileSync(keyFile, "utf8") };
 }
 
 /** An HTTP reply. */

@@ -2,50 +2,14 @@
  * belay's admission webhook behind a real kube-apiserver: a ValidatingWebhookConfiguration
  * by URL to the in-process server, with the test CA as caBundle, scoped to a test namespace.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createWebhookServer, type WebhookServer } from "../../src/admission/server.ts";
+import { makeCert, pod } from "../admission/support.ts";
 import { type RawClient, rawClient } from "./pss-support.ts";
 import { adminKubeConfig, createTestNamespace, describeCluster } from "./shared.ts";
-
-const SHA = `sha256:${"a".repeat(64)}`;
-
-function pod(name: string, container: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) {
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name },
-    spec: {
-      serviceAccountName: "default-app",
-      automountServiceAccountToken: false,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 10001,
-        runAsGroup: 10001,
-        seccompProfile: { type: "RuntimeDefault" },
-      },
-      containers: [
-        {
-          name: "app",
-          image: `registry.example.com/app@${SHA}`,
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ["ALL"] },
-          },
-          resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
-          livenessProbe: { httpGet: { path: "/", port: 8080 } },
-          readinessProbe: { httpGet: { path: "/", port: 8080 } },
-          ...container,
-        },
-      ],
-      ...spec,
-    },
-  };
-}
 
 describeCluster("belay webhook behind kube-apiserver", () => {
   let dir: string;
@@ -57,33 +21,10 @@ describeCluster("belay webhook behind kube-apiserver", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "belay-webhook-e2e-"));
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-days",
-        "1",
-        "-keyout",
-        join(dir, "tls.key"),
-        "-out",
-        join(dir, "tls.crt"),
-      ],
-      { stdio: "ignore" },
-    );
-    const cert = readFileSync(join(dir, "tls.crt"), "utf8");
+    const { cert, key } = makeCert(dir, "127.0.0.1");
     const created = createWebhookServer({
       tlsCert: cert,
-      tlsKey: readFileSync(join(dir, "tls.key"), "utf8"),
+      tlsKey: key,
       port: 0,
       host: "127.0.0.1",
       decisionLog: { write: (l: string) => decisions.push(l) },
@@ -98,7 +39,7 @@ describeCluster("belay webhook behind kube-apiserver", () => {
     const sa = await client.send(
       "POST",
       `/api/v1/namespaces/${namespace}/serviceaccounts`,
-      JSON.stringify({ metadata: { name: "default-app" }, automountServiceAccountToken: false }),
+      JSON.stringify({ metadata: { name: "app" }, automountServiceAccountToken: false }),
     );
     expect(sa.status, sa.body).toBe(201);
     const config = {
