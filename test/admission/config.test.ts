@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseWebhookConfig, ruleAction } from "../../src/admission/config.ts";
 import { registerWebhook } from "../../src/cli/webhook.ts";
 import type { Finding } from "../../src/findings/finding.ts";
-import { makeCert, pod, review, send } from "./support.ts";
+import { makeCert, pod, review, send, startWebhookCommand } from "./support.ts";
 
 const HEADER = "apiVersion: belay.dev/v1alpha1\nkind: WebhookConfig\n";
 
@@ -226,39 +226,12 @@ decisionLog: {file: decisions.jsonl}
 mutate: {enabled: true}
 `,
       );
-      let stop: (s: string) => void = () => {};
-      const stopSignal = new Promise<string>((r) => (stop = r));
-      let port = 0;
-      const state = { exitCode: -1 };
-      const listening = new Promise<void>((resolve) => {
-        const program = new Command("belay").exitOverride();
-        registerWebhook(program, io(), state, {
-          stopSignal,
-          onListening: (p) => {
-            port = p;
-            resolve();
-          },
-        });
-        void program.parseAsync(
-          [
-            "webhook",
-            "--config",
-            join(dir, "config.yaml"),
-            "--tls-cert",
-            cert.certFile,
-            "--tls-key",
-            cert.keyFile,
-            "--port",
-            "0",
-            "--host",
-            "127.0.0.1",
-            "--exempt-namespaces",
-            "team-c",
-          ],
-          { from: "user" },
-        );
-      });
-      await listening;
+      const webhook = await startWebhookCommand([
+        ...["--config", join(dir, "config.yaml")],
+        ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--port", "0", "--host", "127.0.0.1"],
+        ...["--exempt-namespaces", "team-c"],
+      ]);
+      const { port } = webhook;
       const post = async (path: string, body: unknown) =>
         JSON.parse((await send(port, cert.cert, "POST", path, JSON.stringify(body))).body).response;
       const noSa = pod("no-sa");
@@ -274,9 +247,7 @@ mutate: {enabled: true}
         spec: { containers: [{ name: "a", image: "a" }] },
       };
       expect((await post("/mutate", review("CREATE", bare))).patchType).toBe("JSONPatch");
-      stop("SIGTERM");
-      await new Promise((r) => setTimeout(r, 200));
-      expect(state.exitCode).toBe(0);
+      expect(await webhook.stop()).toBe(0);
       const log = readFileSync(join(dir, "decisions.jsonl"), "utf8").trim().split("\n");
       expect(log.map((l) => JSON.parse(l).verdict)).toEqual(["deny", "deny", "exempt", "allow"]);
       expect(JSON.parse(log[3] as string)).toMatchObject({

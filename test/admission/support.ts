@@ -6,7 +6,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { type Agent, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Command } from "commander";
 import { selfSignedCert } from "../../bench/lib/webhook-process.ts";
+import { registerWebhook } from "../../src/cli/webhook.ts";
 
 /** A self-signed P-256 certificate for 127.0.0.1/localhost, written to `dir` (a new temp dir by default). */
 export function makeCert(dir = mkdtempSync(join(tmpdir(), "belay-wh-")), cn = "localhost") {
@@ -129,5 +131,67 @@ export function lines(): { write(line: string): number; lines: string[]; last():
     lines: kept,
     write: (line: string) => kept.push(line),
     last: () => JSON.parse(kept.at(-1) ?? "null") as Record<string, unknown>,
+  };
+}
+
+/** `belay webhook` started in this process by {@link startWebhookCommand}. */
+export interface RunningWebhook {
+  /** The bound port. */
+  port: number;
+  /** What the command wrote, one entry per write. */
+  stdout: string[];
+  stderr: string[];
+  /** Send SIGTERM, wait for the command to end; resolves with its exit code. */
+  stop(): Promise<number>;
+}
+
+/**
+ * Run `belay webhook ARGS` in this process (no fork) until `stop()`; resolves once it listens,
+ * rejects if it fails before. `env` is the command's environment (KUBECONFIG…).
+ */
+export async function startWebhookCommand(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; certPollMs?: number } = {},
+): Promise<RunningWebhook> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  let signal: (s: string) => void = () => {};
+  const stopSignal = new Promise<string>((resolve) => (signal = resolve));
+  const state = { exitCode: -1 };
+  let port = 0;
+  let ended: Promise<unknown> = Promise.resolve();
+  await new Promise<void>((resolve, reject) => {
+    const program = new Command("belay").exitOverride();
+    registerWebhook(
+      program,
+      {
+        stdout: { write: (t: string) => stdout.push(t) },
+        stderr: { write: (t: string) => stderr.push(t) },
+        readStdin: async () => "",
+        isTTY: false,
+        env: options.env ?? {},
+        cwd: process.cwd(),
+      },
+      state,
+      {
+        stopSignal,
+        ...(options.certPollMs !== undefined ? { certPollMs: options.certPollMs } : {}),
+        onListening: (p) => {
+          port = p;
+          resolve();
+        },
+      },
+    );
+    ended = program.parseAsync(["webhook", ...args], { from: "user" }).catch(reject);
+  });
+  return {
+    port,
+    stdout,
+    stderr,
+    async stop() {
+      signal("SIGTERM");
+      await ended;
+      return state.exitCode;
+    },
   };
 }

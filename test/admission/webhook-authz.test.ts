@@ -21,7 +21,7 @@ import type { KubeClient, KubeResponse } from "../../src/kube/client.ts";
 import { makeSarAuthorizer } from "../../src/kube/sar.ts";
 import { parseStream } from "../../src/resources/parse.ts";
 import { ok, type Result } from "../../src/result.ts";
-import { makeCert, pod, review } from "./support.ts";
+import { makeCert, pod, review, startWebhookCommand } from "./support.ts";
 
 const POLICY = `
 apiVersion: admissionregistration.k8s.io/v1
@@ -439,36 +439,15 @@ current-context: gone
   });
 
   it("--authorizer none starts without a cluster and says which policies cannot be answered", async () => {
-    const stderr: string[] = [];
-    let stop: (s: string) => void = () => {};
-    const stopSignal = new Promise<string>((r) => (stop = r));
-    const state = { exitCode: -1 };
-    let ended: Promise<unknown> = Promise.resolve();
-    await new Promise<void>((resolve, reject) => {
-      const program = new Command("belay").exitOverride();
-      registerWebhook(
-        program,
-        {
-          ...io({ KUBECONFIG: join(cert.dir, "no-kubeconfig") }),
-          stderr: { write: (t: string) => stderr.push(t) },
-        },
-        state,
-        { stopSignal, onListening: () => resolve() },
-      );
-      ended = program
-        .parseAsync(
-          [
-            "webhook",
-            ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--port", "0", "--host", "127.0.0.1"],
-            ...["--policy", policyFile, "--authorizer", "none"],
-          ],
-          { from: "user" },
-        )
-        .catch(reject);
-    });
-    stop("SIGTERM");
-    await ended;
-    expect(state.exitCode).toBe(0);
+    const webhook = await startWebhookCommand(
+      [
+        ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--port", "0", "--host", "127.0.0.1"],
+        ...["--policy", policyFile, "--authorizer", "none"],
+      ],
+      { env: { KUBECONFIG: join(cert.dir, "no-kubeconfig") } },
+    );
+    const { stderr } = webhook;
+    expect(await webhook.stop()).toBe(0);
     expect(stderr.map((l) => JSON.parse(l)).find((l) => l.level === "warn")).toMatchObject({
       event: "policies use authorizer, but no authorizer is configured",
       policies: ["host-network-grant", "sa-no-secrets"],

@@ -7,12 +7,10 @@
 import { X509Certificate } from "node:crypto";
 import { copyFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:tls";
-import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_NESTING_DEPTH, mayNestDeeperThan, nestingDepth } from "../../src/admission/review.ts";
 import { createWebhookServer, type WebhookServer } from "../../src/admission/server.ts";
-import { registerWebhook } from "../../src/cli/webhook.ts";
-import { lines, makeCert, pod, review, send } from "./support.ts";
+import { lines, makeCert, pod, type RunningWebhook, review, send, startWebhookCommand } from "./support.ts";
 
 /** SHA-256 fingerprint of the certificate a fresh TLS connection is served. */
 function servedFingerprint(port: number): Promise<string> {
@@ -42,54 +40,19 @@ describe("certificate hot reload", () => {
   const first = makeCert();
   const second = makeCert(undefined, "second");
   const third = makeCert(undefined, "third");
-  const stderr: string[] = [];
+  let stderr: string[] = [];
   let port = 0;
-  let stop: (s: string) => void = () => {};
-  let done: Promise<unknown>;
+  let webhook: RunningWebhook | undefined;
 
   beforeAll(async () => {
-    const stopSignal = new Promise<string>((r) => (stop = r));
-    const program = new Command("belay").exitOverride();
-    await new Promise<void>((resolve) => {
-      registerWebhook(
-        program,
-        {
-          stdout: { write: () => 0 },
-          stderr: { write: (t: string) => stderr.push(t) },
-          readStdin: async () => "",
-          isTTY: false,
-          env: {},
-          cwd: process.cwd(),
-        },
-        { exitCode: 0 },
-        {
-          stopSignal,
-          certPollMs: 300,
-          onListening: (p) => {
-            port = p;
-            resolve();
-          },
-        },
-      );
-      done = program.parseAsync(
-        [
-          "webhook",
-          "--tls-cert",
-          first.certFile,
-          "--tls-key",
-          first.keyFile,
-          "--port",
-          "0",
-          "--host",
-          "127.0.0.1",
-        ],
-        { from: "user" },
-      );
-    });
+    webhook = await startWebhookCommand(
+      ["--tls-cert", first.certFile, "--tls-key", first.keyFile, "--port", "0", "--host", "127.0.0.1"],
+      { certPollMs: 300 },
+    );
+    ({ port, stderr } = webhook);
   });
   afterAll(async () => {
-    stop("SIGTERM");
-    await done;
+    await webhook?.stop();
     for (const c of [first, second, third]) rmSync(c.dir, { recursive: true, force: true });
   });
 

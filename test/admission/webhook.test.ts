@@ -13,7 +13,7 @@ import { createWebhookServer, type WebhookServer } from "../../src/admission/ser
 import { registerWebhook } from "../../src/cli/webhook.ts";
 import { loadPolicySet } from "../../src/engine/policies.ts";
 import { parseStream } from "../../src/resources/parse.ts";
-import { makeCert, pod, review, send as sendTo } from "./support.ts";
+import { makeCert, pod, review, send as sendTo, startWebhookCommand } from "./support.ts";
 
 let dir: string;
 let cert: string;
@@ -439,49 +439,14 @@ describe("construction", () => {
     const d = mkdtempSync(join(tmpdir(), "belay-webhook-cli-"));
     writeFileSync(join(d, "tls.crt"), cert);
     writeFileSync(join(d, "tls.key"), key);
-    let stop: (s: string) => void = () => {};
-    const stopSignal = new Promise<string>((r) => (stop = r));
-    let boundPort = 0;
-    const listening = new Promise<void>((resolve) => {
-      const io = {
-        stdout: { write: () => 0 },
-        stderr: { write: () => 0 },
-        readStdin: async () => "",
-        isTTY: false,
-        env: {},
-        cwd: process.cwd(),
-      };
-      const program = new Command("belay").exitOverride();
-      const state = { exitCode: -1 };
-      registerWebhook(program, io, state, {
-        stopSignal,
-        onListening: (p) => {
-          boundPort = p;
-          resolve();
-        },
-      });
-      void program.parseAsync(
-        [
-          "webhook",
-          "--tls-cert",
-          join(d, "tls.crt"),
-          "--tls-key",
-          join(d, "tls.key"),
-          "--port",
-          "0",
-          "--host",
-          "127.0.0.1",
-          "--decision-log",
-          join(d, "decisions.log"),
-        ],
-        { from: "user" },
-      );
-    });
-    await listening;
+    const webhook = await startWebhookCommand([
+      ...["--tls-cert", join(d, "tls.crt"), "--tls-key", join(d, "tls.key")],
+      ...["--port", "0", "--host", "127.0.0.1", "--decision-log", join(d, "decisions.log")],
+    ]);
+    const boundPort = webhook.port;
     const reply = await send(boundPort, "POST", "/validate", JSON.stringify(review("CREATE", pod("good"))));
     expect(JSON.parse(reply.body).response).toEqual({ uid: "uid-create-1", allowed: true });
-    stop("SIGTERM");
-    await new Promise((r) => setTimeout(r, 200));
+    await webhook.stop();
     const lines = readFileSync(join(d, "decisions.log"), "utf8").trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ uid: "uid-create-1", verdict: "allow" });

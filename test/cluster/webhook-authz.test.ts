@@ -14,7 +14,12 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { registerWebhook } from "../../src/cli/webhook.ts";
-import { makeCert, send as sendToWebhook } from "../admission/support.ts";
+import {
+  makeCert,
+  type RunningWebhook,
+  send as sendToWebhook,
+  startWebhookCommand,
+} from "../admission/support.ts";
 import { randomSuffix } from "./harness.ts";
 import { type RawClient, rawClient } from "./pss-support.ts";
 import {
@@ -32,7 +37,7 @@ describeCluster("belay webhook answers CEL authorizer checks like kube-apiserver
   const suffix = randomSuffix();
   const name = `authz-wh-${suffix}`;
   const webhookName = "authz.belay.dev";
-  const stderr: string[] = [];
+  let stderr: string[] = [];
   const created: string[] = [];
   const users = {
     alice: { username: `authz-wh-alice-${suffix}`, groups: [`authz-wh-ops-${suffix}`] },
@@ -42,8 +47,7 @@ describeCluster("belay webhook answers CEL authorizer checks like kube-apiserver
   let admin: RawClient;
   let namespace = "";
   let port = 0;
-  let stop: (s: string) => void = () => {};
-  let done: Promise<unknown> | undefined;
+  let webhook: RunningWebhook | undefined;
 
   const policy = (selector: "native" | "webhook") => ({
     apiVersion: "admissionregistration.k8s.io/v1",
@@ -215,40 +219,15 @@ describeCluster("belay webhook answers CEL authorizer checks like kube-apiserver
     const file = join(cert.dir, "policy.yaml");
     writeFileSync(file, [webhookPolicy, webhookBinding].map((o) => JSON.stringify(o)).join("\n---\n"));
 
-    const stopSignal = new Promise<string>((r) => (stop = r));
-    await new Promise<void>((resolve, reject) => {
-      const program = new Command("belay").exitOverride();
-      registerWebhook(
-        program,
-        {
-          stdout: { write: () => 0 },
-          stderr: { write: (t: string) => stderr.push(t) },
-          readStdin: async () => "",
-          isTTY: false,
-          env: { KUBECONFIG: sharedCluster?.kubeconfigPath },
-          cwd: process.cwd(),
-        },
-        { exitCode: 0 },
-        {
-          stopSignal,
-          onListening: (p) => {
-            port = p;
-            resolve();
-          },
-        },
-      );
-      done = program
-        .parseAsync(
-          [
-            "webhook",
-            ...["--policy", file, "--rules", "pss-privileged"],
-            ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile],
-            ...["--port", "0", "--host", "127.0.0.1"],
-          ],
-          { from: "user" },
-        )
-        .catch(reject);
-    });
+    webhook = await startWebhookCommand(
+      [
+        ...["--policy", file, "--rules", "pss-privileged"],
+        ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile],
+        ...["--port", "0", "--host", "127.0.0.1"],
+      ],
+      { env: { KUBECONFIG: sharedCluster?.kubeconfigPath } },
+    );
+    ({ port, stderr } = webhook);
     await post("/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", {
       apiVersion: "admissionregistration.k8s.io/v1",
       kind: "ValidatingWebhookConfiguration",
@@ -289,8 +268,7 @@ describeCluster("belay webhook answers CEL authorizer checks like kube-apiserver
   }, 120_000);
 
   afterAll(async () => {
-    stop("SIGTERM");
-    await done;
+    await webhook?.stop();
     for (const path of created.reverse()) await admin?.send("DELETE", path);
     if (namespace) await admin?.send("DELETE", `/api/v1/namespaces/${namespace}`);
     for (const c of clients.values()) c.close();
@@ -338,42 +316,14 @@ describeCluster("belay webhook answers CEL authorizer checks like kube-apiserver
   }, 120_000);
 
   it("answers the checks of the cluster's own policies too (--cluster-policies)", async () => {
-    const stopSecond = { fn: (_s: string) => {} };
-    const stopSignal = new Promise<string>((r) => (stopSecond.fn = r));
-    let second = 0;
-    let ended: Promise<unknown> | undefined;
-    await new Promise<void>((resolve, reject) => {
-      const program = new Command("belay").exitOverride();
-      registerWebhook(
-        program,
-        {
-          stdout: { write: () => 0 },
-          stderr: { write: () => 0 },
-          readStdin: async () => "",
-          isTTY: false,
-          env: { KUBECONFIG: sharedCluster?.kubeconfigPath },
-          cwd: process.cwd(),
-        },
-        { exitCode: 0 },
-        {
-          stopSignal,
-          onListening: (p) => {
-            second = p;
-            resolve();
-          },
-        },
-      );
-      ended = program
-        .parseAsync(
-          [
-            "webhook",
-            ...["--cluster-policies", "--rules", "pss-privileged"],
-            ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--port", "0", "--host", "127.0.0.1"],
-          ],
-          { from: "user" },
-        )
-        .catch(reject);
-    });
+    const secondWebhook = await startWebhookCommand(
+      [
+        ...["--cluster-policies", "--rules", "pss-privileged"],
+        ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile, "--port", "0", "--host", "127.0.0.1"],
+      ],
+      { env: { KUBECONFIG: sharedCluster?.kubeconfigPath } },
+    );
+    const second = secondWebhook.port;
     try {
       // An AdmissionReview as the API server would send it for bob; the native binding selects it.
       const ask = async (data: Record<string, string>) => {
@@ -407,8 +357,7 @@ describeCluster("belay webhook answers CEL authorizer checks like kube-apiserver
       );
       expect((await ask({ sa: "app" })).allowed).toBe(true);
     } finally {
-      stopSecond.fn("SIGTERM");
-      await ended;
+      await secondWebhook.stop();
     }
   });
 

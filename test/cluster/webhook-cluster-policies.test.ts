@@ -7,10 +7,15 @@
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Command } from "commander";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { registerWebhook } from "../../src/cli/webhook.ts";
-import { makeCert, pod, review, send } from "../admission/support.ts";
+import {
+  makeCert,
+  pod,
+  type RunningWebhook,
+  review,
+  send,
+  startWebhookCommand,
+} from "../admission/support.ts";
 import { randomSuffix } from "./harness.ts";
 import { type RawClient, rawClient } from "./pss-support.ts";
 import { adminKubeConfig, createTestNamespace, describeCluster, sharedCluster } from "./shared.ts";
@@ -19,12 +24,11 @@ describeCluster("belay webhook with the cluster's policies", () => {
   const cert = makeCert();
   const suffix = randomSuffix();
   const policy = `belay-cp-${suffix}`;
-  const stderr: string[] = [];
+  let stderr: string[] = [];
   let client: RawClient;
   let namespace: string;
   let port = 0;
-  let stop: (s: string) => void = () => {};
-  let done: Promise<unknown> | undefined;
+  let webhook: RunningWebhook | undefined;
 
   const vap = {
     apiVersion: "admissionregistration.k8s.io/v1",
@@ -75,52 +79,19 @@ describeCluster("belay webhook with the cluster's policies", () => {
       join(cert.dir, "config.yaml"),
       "apiVersion: belay.dev/v1alpha1\nkind: WebhookConfig\nclusterPolicies: true\nclusterPoliciesRefresh: 10m\nprofiles: [pss-baseline]\n",
     );
-    const stopSignal = new Promise<string>((r) => (stop = r));
-    await new Promise<void>((resolve, reject) => {
-      const program = new Command("belay").exitOverride();
-      registerWebhook(
-        program,
-        {
-          stdout: { write: () => 0 },
-          stderr: { write: (t: string) => stderr.push(t) },
-          readStdin: async () => "",
-          isTTY: false,
-          env: { KUBECONFIG: sharedCluster?.kubeconfigPath },
-          cwd: process.cwd(),
-        },
-        { exitCode: 0 },
-        {
-          stopSignal,
-          onListening: (p) => {
-            port = p;
-            resolve();
-          },
-        },
-      );
-      done = program
-        .parseAsync(
-          [
-            "webhook",
-            "--config",
-            join(cert.dir, "config.yaml"),
-            "--tls-cert",
-            cert.certFile,
-            "--tls-key",
-            cert.keyFile,
-            "--port",
-            "0",
-            "--host",
-            "127.0.0.1",
-          ],
-          { from: "user" },
-        )
-        .catch(reject);
-    });
+    webhook = await startWebhookCommand(
+      [
+        ...["--config", join(cert.dir, "config.yaml")],
+        ...["--tls-cert", cert.certFile, "--tls-key", cert.keyFile],
+        ...["--port", "0", "--host", "127.0.0.1"],
+      ],
+      { env: { KUBECONFIG: sharedCluster?.kubeconfigPath } },
+    );
+    ({ port, stderr } = webhook);
   }, 60_000);
 
   afterAll(async () => {
-    stop("SIGTERM");
-    await done;
+    await webhook?.stop();
     for (const path of ["validatingadmissionpolicybindings", "validatingadmissionpolicies"])
       await client?.send("DELETE", `/apis/admissionregistration.k8s.io/v1/${path}/${policy}`);
     client?.close();
