@@ -146,27 +146,33 @@ export function reviewResponse(response: ReviewResponse): Record<string, unknown
   return { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response };
 }
 
+const GO_DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+const GO_DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+/** The last text parsed and its value: the API server sends the same `timeout` on every request. */
+let lastDuration: { text: string; ms: number | undefined } = { text: "", ms: undefined };
+
 /**
  * Parse the `timeout` query parameter (a Go duration such as `10s`, `1m30s`, `500ms`) into
  * milliseconds; undefined when absent or not a duration.
  */
 export function parseGoDuration(text: string | undefined): number | undefined {
   if (text === undefined || text === "") return undefined;
-  const units: Record<string, number> = {
-    ns: 1e-6,
-    us: 1e-3,
-    µs: 1e-3,
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3_600_000,
-  };
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  if (text === lastDuration.text) return lastDuration.ms;
   let total = 0;
   let consumed = 0;
-  for (const match of text.matchAll(re)) {
-    total += Number(match[1]) * (units[match[2] as string] as number);
+  for (const match of text.matchAll(GO_DURATION_PART)) {
+    total += Number(match[1]) * (GO_DURATION_UNITS[match[2] as string] as number);
     consumed += match[0].length;
   }
-  return consumed === text.length && consumed > 0 ? total : undefined;
+  const ms = consumed === text.length && consumed > 0 ? total : undefined;
+  lastDuration = { text, ms };
+  return ms;
 }

@@ -415,6 +415,7 @@ export function createWebhookServer(
   ): void {
     const ids = (findings: readonly Finding[]) => [...new Set(findings.map((f) => f.ruleId))].sort();
     const operation: Operation = review.operation;
+    const denied = ids(outcome.decision.deny);
     if (endpoint === "validate") {
       // Labelled children are kept (a handful of operation/verdict pairs, one per rule id):
       // no label hashing per request.
@@ -429,7 +430,7 @@ export function createWebhookServer(
       }
       byPair.duration.observe(latencySeconds);
       byPair.decisions.inc();
-      for (const id of ids(outcome.decision.deny)) byRule(denials, metrics.denials, id).inc();
+      for (const id of denied) byRule(denials, metrics.denials, id).inc();
       for (const id of ids(outcome.decision.warn)) byRule(warnings, metrics.warnings, id).inc();
       for (const id of ids(outcome.decision.error)) byRule(errors, metrics.errors, id).inc();
       for (const id of ids(outcome.audit)) byRule(audits, metrics.audits, id).inc();
@@ -451,7 +452,7 @@ export function createWebhookServer(
       dryRun: review.dryRun,
       verdict: outcome.verdict,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
-      rules: ids(outcome.decision.deny),
+      rules: denied,
       warnings: ids(outcome.decision.warn),
       errors: ids(outcome.decision.error),
       ...(outcome.audit.length > 0 ? { audit: ids(outcome.audit) } : {}),

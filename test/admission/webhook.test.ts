@@ -391,6 +391,12 @@ describe("construction", () => {
     expect(parseGoDuration("250ms")).toBe(250);
     expect(parseGoDuration("ten")).toBeUndefined();
     expect(parseGoDuration(undefined)).toBeUndefined();
+    // The last answer is kept for the next request's identical text, and only for that text.
+    expect(parseGoDuration("ten")).toBeUndefined();
+    expect(parseGoDuration("10s")).toBe(10_000);
+    expect(parseGoDuration("10s")).toBe(10_000);
+    expect(parseGoDuration("1h")).toBe(3_600_000);
+    expect(parseGoDuration("10ss")).toBeUndefined();
   });
 
   it("the command refuses to start and lists every problem", async () => {
