@@ -225,7 +225,7 @@ ${table(["p50", "p90", "p99", "max"], [[`${ms(c.p50Ms)} ms`, `${ms(c.p90Ms)} ms`
 ### Over HTTPS, at fixed rates
 
 \`belay webhook${h.workers > 1 ? ` --workers ${h.workers}` : ""}\` as a real child process${h.workers > 1 ? ` (${h.workers} worker processes sharing the port, one per core)` : ""} (${h.rules} rules, ${h.policies} policies; ${h.startupRssMb} MB RSS after
-start, all processes), warmed up for 10 s at 500 requests/s, then loaded from another process at each rate for ${h.durationS} s, open loop (a request is sent
+start, all processes), ${warmupText(h)}, open loop (a request is sent
 when it is due, on a kept-alive TLS connection, up to ${h.maxConnections}); latency from sending the
 request to the last byte of the answer; "p99 from due" counts from when the request was due
 instead, so it includes waiting for a free connection when the webhook falls behind. Errors
@@ -259,7 +259,7 @@ ${table(
     `${ms(r.webhookCpuMsPerRequest)} ms`,
     `${fmt(r.peakRssMb)} MB`,
   ]),
-)}
+)}${floorSection(h)}
 
 The load generator runs on the same cores (its CPU is in the raw results,
 \`loadGeneratorCpuCores\`). A rate the webhook cannot sustain shows as an achieved rate below
@@ -316,6 +316,49 @@ ${table(
   }
 }
 
+/** How the HTTP part warmed up (results before the per-phase warm-up: 10 s at 500/s, once). */
+function warmupText(h: Json): string {
+  const w = h.warmup as Json | undefined;
+  if (!w)
+    return `warmed up for 10 s at 500 requests/s, then loaded from another process at each rate for ${h.durationS} s`;
+  return `warmed up for ${w.serverS} s at ${fmt(w.rate)} requests/s (so that every worker has run thousands of requests), then loaded from another process at each rate: ${w.phaseS} s unrecorded (the generator's own warm-up, on the same connections), then ${h.durationS} s measured`;
+}
+
+/**
+ * belay against the floor (bench/floor-server.ts) at the target rate, from `http.floor`; empty
+ * for results measured before the floor existed or with BENCH_FLOOR=0.
+ */
+function floorSection(h: Json): string {
+  const f = h.floor as Json | undefined;
+  const at = (h.rates as Json[]).find((r) => r.targetRate === f?.targetRate);
+  if (!f || !at) return "";
+  const errors =
+    f.errors > 0 ? ` The floor itself had ${fmt(f.errors)} errors: its numbers are suspect.` : "";
+  return `
+
+Against the floor: the least any Node.js webhook costs on this machine, measured in the same
+run. The floor is a bare \`node:https\` server (\`bench/floor-server.ts\`: the same certificate,
+TLS settings and ${h.workers > 1 ? `${h.workers} worker processes` : "single process"}) that reads each review, parses it and allows it: TLS,
+HTTP, JSON and the load generator, with no evaluation, metrics or decision log. In every run it
+takes the same load right after belay's phase at ${fmt(f.targetRate)}/s, so both meet the machine in the same
+state; the ratio (belay's p99 over the floor's, per run, then the median over runs) is what belay
+adds, whatever the machine's speed that hour.${errors}
+
+${table(
+  [`at ${fmt(f.targetRate)}/s`, "p50", "p99", "CPU per request", "p99 ÷ floor p99"],
+  [
+    [
+      "belay webhook",
+      `${ms(at.p50Ms)} ms`,
+      `${ms(at.p99Ms)} ms`,
+      `${ms(at.webhookCpuMsPerRequest)} ms`,
+      `${fmt(f.p99Ratio, 2)}×`,
+    ],
+    ["floor", `${ms(f.p50Ms)} ms`, `${ms(f.p99Ms)} ms`, `${ms(f.cpuMsPerRequest)} ms`, "1×"],
+  ],
+)}`;
+}
+
 /** What each admission setup adds to a sequential create at p50, against no policy. */
 function overhead(scenarios: Json[]): string {
   const none = scenarios.find((s) => s.name === "none");
@@ -340,7 +383,7 @@ npm run bench:scan       # → bench/results/scan.json
 npm run bench:rbac       # → bench/results/rbac.json
 npm run bench:policy     # → bench/results/policy.json
 npm run bench:audit      # → bench/results/audit.json (real kube-apiserver; seeding takes minutes)
-npm run bench:webhook    # → bench/results/webhook.json (builds dist/ first; about 10 minutes)
+npm run bench:webhook    # → bench/results/webhook.json (builds dist/ first; about 15 minutes)
 npm run bench:doc        # regenerate docs/performance.md from the results
 \`\`\`
 
@@ -356,6 +399,8 @@ npm run bench:doc        # regenerate docs/performance.md from the results
 | \`BENCH_REVIEWS\` | distinct AdmissionReviews in the mix | \`2000\` |
 | \`BENCH_MAX_CONNECTIONS\` | most connections the load generator opens | \`64\` |
 | \`BENCH_WORKERS\` | \`belay webhook --workers\` for the HTTP part | \`2\` |
+| \`BENCH_PHASE_WARMUP\` | seconds each HTTP phase runs unrecorded before its measured window | \`5\` |
+| \`BENCH_FLOOR\` | \`0\` skips the floor: a bare HTTPS server loaded right after belay at 1,000/s, to compare with in the same run | \`1\` |
 | \`BENCH_E2E_N\`, \`BENCH_E2E_CONCURRENCY\` | creates per end-to-end phase, and in flight in the concurrent one | \`500\`, \`8\` |
 
 A smoke run: \`BENCH_DURATION=3 BENCH_RUNS=1 npm run bench:webhook\`. The end-to-end part needs the

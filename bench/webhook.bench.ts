@@ -8,7 +8,11 @@
  *   process) at fixed rates (BENCH_RATES, default 200,1000,2000 req/s) for BENCH_DURATION
  *   seconds each (default 30): achieved rate, latency, errors, the webhook's CPU (from
  *   /proc/<pid>/stat) and peak RSS (VmHWM). Every review is first sent once and its answer
- *   compared with the compute path's, so both measure the same work.
+ *   compared with the compute path's, so both measure the same work. The floor: right after
+ *   belay's phase at the target rate (1,000/s), the same load against bench/floor-server.ts, a
+ *   bare HTTPS server that parses and allows (TLS + HTTP + JSON + the generator on this
+ *   machine); belay's p99 over the floor's in the same run is what belay adds (BENCH_FLOOR=0
+ *   skips it).
  * - apiserver: pod-create latency through a real kube-apiserver with no policy, with belay's
  *   webhook, and with the equivalent native ValidatingAdmissionPolicies (webhook-apiserver.ts).
  *
@@ -17,7 +21,7 @@
  * at 1,000 req/s with zero errors.
  */
 
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpsRequest } from "node:https";
 import { loadavg, tmpdir } from "node:os";
@@ -42,6 +46,13 @@ const MAX_CONNECTIONS = Number(env("BENCH_MAX_CONNECTIONS", "64"));
 const PARTS = new Set(env("BENCH_PARTS", "compute,http,apiserver").split(","));
 // The HTTP part runs `belay webhook --workers N`: one process per core is how a 2-core pod serves.
 const WORKERS = Number(env("BENCH_WORKERS", "2"));
+// The machine's speed drifts by a third from hour to hour: compare belay with the floor measured
+// in the same run rather than with an absolute number alone.
+const FLOOR = env("BENCH_FLOOR", "1") !== "0";
+// Each phase first runs this long at its rate, unrecorded, in the same generator process: a
+// fresh generator spends its first second cold (interpreter, new connections) and that second
+// alone held 1.4 % of a 30 s phase's requests over 5 ms.
+const PHASE_WARMUP_S = Number(env("BENCH_PHASE_WARMUP", "5"));
 const root = new URL("..", import.meta.url).pathname;
 const PROFILE_ARGS = ["--profile", "all", "--policy", join(root, "policies")];
 const targets = { computeP99Ms: 1, httpP99Ms: 5, httpP99AtRate: 1000 };
@@ -199,10 +210,25 @@ async function httpPart(
   let answered = bodies.length;
   let sent = bodies.length;
 
-  const load = async (rate: number, durationMs: number): Promise<LoadResult> => {
+  // The floor, started once belay is known to answer right (a broken build fails before it
+  // costs another server). Both stay up for the whole part, each idle while the other is
+  // loaded, so every phase runs with the same processes on the machine.
+  const floorRate = targets.httpP99AtRate;
+  const floor = FLOOR && RATES.includes(floorRate) ? await startFloor(tls, bodies) : undefined;
+
+  /**
+   * One phase: `warmupMs` at `rate` unrecorded, then `durationMs` measured, in one generator
+   * process; `cpuMs` is the server's process tree CPU over the measured window only.
+   */
+  const load = async (
+    rate: number,
+    durationMs: number,
+    server = webhook,
+    warmupMs = PHASE_WARMUP_S * 1000,
+  ): Promise<{ r: LoadResult; cpuMs: number }> => {
     const options: LoadOptions = {
       host: "127.0.0.1",
-      port: webhook.port,
+      port: server.port,
       ca: tls.certPem,
       reviewsFile,
       rate,
@@ -210,37 +236,59 @@ async function httpPart(
       maxConnections: MAX_CONNECTIONS,
       timeoutMs: 10_000,
       checkUids: true,
+      warmupMs,
     };
+    let cpuBefore: number | undefined;
     const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(
+      const child = spawn(
         process.execPath,
         [new URL("./webhook-load.ts", import.meta.url).pathname, JSON.stringify(options)],
-        { maxBuffer: 1 << 24 },
-        (error, out, errOut) =>
-          error ? reject(new Error(`load generator failed: ${errOut}`)) : resolve(out),
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let out = "";
+      let errOut = "";
+      child.stdout.setEncoding("utf8");
+      child.stderr.setEncoding("utf8");
+      child.stdout.on("data", (chunk: string) => {
+        out += chunk;
+        if (cpuBefore === undefined && out.includes("measuring\n")) cpuBefore = processTreeCpuMs(server.pid);
+      });
+      child.stderr.on("data", (chunk: string) => {
+        errOut += chunk;
+      });
+      child.once("error", reject);
+      child.once("close", (code) =>
+        code === 0 ? resolve(out) : reject(new Error(`load generator failed (${code}): ${errOut}`)),
       );
     });
+    const cpuMs = processTreeCpuMs(server.pid) - (cpuBefore as number);
     const r = JSON.parse(stdout.trim().split("\n").pop() as string) as LoadResult;
-    answered += Object.values(r.statusCodes).reduce((a, b) => a + b, 0);
-    sent += r.sent;
-    return r;
+    if (server === webhook) {
+      // Warm-up requests are logged too; failed ones may or may not have been.
+      answered +=
+        Object.values(r.statusCodes).reduce((a, b) => a + b, 0) + r.warmup.requests - r.warmup.errors;
+      sent += r.sent + r.warmup.requests;
+    }
+    return { r, cpuMs };
   };
 
-  // Warm-up (not recorded): the JIT of every worker, connection setup, the first GCs. Each worker
-  // must see thousands of requests before it runs steady: a few seconds at a low rate left the
-  // first measured phase visibly colder than the later runs.
-  await load(500, Math.min(10, DURATION_S) * 1000);
+  // Warm-up (not recorded): the JIT of every worker, connection setup, the first GCs. Every
+  // worker must see thousands of requests before it runs steady. At a low rate the generator
+  // (like the API server's client) finds its first connection idle almost every time, so one
+  // worker got most requests and the other stayed cold into the first measured phase: the
+  // warm-up runs at the target rate, where every worker gets thousands.
+  await load(targets.httpP99AtRate, Math.min(10, DURATION_S) * 1000, webhook, 0);
+  // Its handler is small and hot within a few thousand requests.
+  if (floor) await load(targets.httpP99AtRate, Math.min(5, DURATION_S) * 1000, floor, 0);
 
   const raw: Record<string, unknown>[] = [];
   for (let run = 0; run < RUNS; run++) {
     for (const rate of RATES) {
-      // Every process of the webhook (with --workers, the primary and its workers).
-      const cpuBefore = processTreeCpuMs(webhook.pid);
-      const r = await load(rate, DURATION_S * 1000);
-      const cpuMs = processTreeCpuMs(webhook.pid) - cpuBefore;
+      // CPU of every process of the webhook (with --workers, the primary and its workers).
+      const { r, cpuMs } = await load(rate, DURATION_S * 1000);
       const mem = processTreeMemoryMb(webhook.pid);
       const errors = r.errors.connection + r.errors.timeout + r.errors.non2xx + r.errors.badResponse;
-      const phase = {
+      const phase: Record<string, unknown> = {
         run: run + 1,
         targetRate: rate,
         achievedRate: r.achievedRate,
@@ -265,9 +313,28 @@ async function httpPart(
       console.log(
         `http run ${run + 1} @ ${rate}/s: ${phase.achievedRate}/s, p50 ${phase.p50Ms} p90 ${phase.p90Ms} p99 ${phase.p99Ms} max ${phase.maxMs} ms, ${errors} errors, webhook ${phase.webhookCpuCores} cores, RSS ${mem.rssMb} MB (peak ${mem.peakRssMb})`,
       );
+      if (floor && rate === floorRate) {
+        // Right after belay's phase, same options: as close to the same machine as two phases get.
+        const { r: f, cpuMs: floorCpuMs } = await load(rate, DURATION_S * 1000, floor);
+        const floorPhase: FloorPhase = {
+          achievedRate: f.achievedRate,
+          p50Ms: f.latency.p50,
+          p90Ms: f.latency.p90,
+          p99Ms: f.latency.p99,
+          maxMs: f.latency.max,
+          errors: f.errors.connection + f.errors.timeout + f.errors.non2xx + f.errors.badResponse,
+          cpuMsPerRequest: round(floorCpuMs / Math.max(1, f.completed)),
+          loadGeneratorCpuCores: round(f.clientCpuMs / f.durationMs, 2),
+        };
+        phase.floor = floorPhase;
+        console.log(
+          `http run ${run + 1} @ ${rate}/s floor: ${f.achievedRate}/s, p50 ${f.latency.p50} p90 ${f.latency.p90} p99 ${f.latency.p99} max ${f.latency.max} ms, ${floorPhase.errors} errors, belay p99 / floor p99 ${round(r.latency.p99 / f.latency.p99, 2)}`,
+        );
+      }
     }
   }
   await webhook.stop();
+  await floor?.stop();
   const decisions = readFileSync(webhook.decisionLogPath, "utf8").split("\n").filter(Boolean).length;
   if (decisions < answered || decisions > sent)
     throw new Error(
@@ -290,9 +357,13 @@ async function httpPart(
       peakRssMb: Math.max(...phases.map((p) => p.peakRssMb as number)),
     };
   });
+  const floorPhases = raw.flatMap((p) =>
+    p.floor ? [{ belayP99Ms: p.p99Ms as number, floor: p.floor as FloorPhase }] : [],
+  );
   return {
     durationS: DURATION_S,
     runs: RUNS,
+    warmup: { serverS: Math.min(10, DURATION_S), rate: targets.httpP99AtRate, phaseS: PHASE_WARMUP_S },
     workers: WORKERS,
     maxConnections: MAX_CONNECTIONS,
     rules: webhook.listening.rules,
@@ -301,8 +372,76 @@ async function httpPart(
     decisionsLogged: decisions,
     operationalLog: webhook.logLevels(),
     rates: byRate,
+    ...(floorPhases.length > 0
+      ? {
+          floor: {
+            targetRate: floorRate,
+            p50Ms: median(floorPhases.map((p) => p.floor.p50Ms)),
+            p99Ms: median(floorPhases.map((p) => p.floor.p99Ms)),
+            // Per run, then the median: each ratio compares two phases that saw the same machine.
+            p99Ratio: round(median(floorPhases.map((p) => p.belayP99Ms / p.floor.p99Ms)), 2),
+            cpuMsPerRequest: median(floorPhases.map((p) => p.floor.cpuMsPerRequest)),
+            errors: floorPhases.reduce((n, p) => n + p.floor.errors, 0),
+          },
+        }
+      : {}),
     raw,
   };
+}
+
+/** The floor's phase in a run, next to belay's at the same rate (`raw[i].floor`). */
+interface FloorPhase {
+  achievedRate: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  errors: number;
+  cpuMsPerRequest: number;
+  loadGeneratorCpuCores: number;
+}
+
+/**
+ * Start bench/floor-server.ts with belay's certificate and worker count and check that it
+ * answers every review with its uid and allowed: a floor that answers wrong measures nothing.
+ * It joins `started`, so it is stopped even when the benchmark fails.
+ */
+async function startFloor(
+  tls: { certFile: string; keyFile: string; certPem: string },
+  bodies: string[],
+): Promise<WebhookProcess> {
+  const floor = await startWebhookProcess(
+    dir,
+    "floor",
+    ["--tls-cert", tls.certFile, "--tls-key", tls.keyFile, "--workers", String(WORKERS)],
+    [new URL("./floor-server.ts", import.meta.url).pathname],
+  );
+  started.push(floor);
+  const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: tls.certPem });
+  try {
+    for (const body of bodies) {
+      const uid = (JSON.parse(body) as { request: { uid: string } }).request.uid;
+      const answer = await post(agent, floor.port, body);
+      const review = JSON.parse(answer) as {
+        apiVersion?: string;
+        kind?: string;
+        response?: { uid?: unknown; allowed?: unknown };
+      };
+      if (
+        review.apiVersion !== "admission.k8s.io/v1" ||
+        review.kind !== "AdmissionReview" ||
+        review.response?.uid !== uid ||
+        review.response?.allowed !== true
+      )
+        throw new Error(`the floor server answered ${answer} for a review with uid ${uid}`);
+    }
+  } finally {
+    agent.destroy();
+  }
+  console.log(
+    `floor pid ${floor.pid} on :${floor.port} (${WORKERS} workers): answers all ${bodies.length} reviews`,
+  );
+  return floor;
 }
 
 function post(agent: Agent, port: number, body: string): Promise<string> {

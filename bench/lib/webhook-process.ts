@@ -70,12 +70,15 @@ export interface WebhookProcess {
 
 /**
  * Start `belay webhook <args> --port 0 --host 127.0.0.1` and wait until it listens. Rejects
- * with its stderr when it exits first or does not listen within 60 s.
+ * with its stderr when it exits first or does not listen within 60 s. `command` replaces
+ * `bin/belay.js webhook` with another server that takes the same flags and prints the same
+ * `listening` line (the benchmark's floor, bench/floor-server.ts).
  */
 export async function startWebhookProcess(
   dir: string,
   name: string,
   args: string[],
+  command: string[] = [join(root, "bin/belay.js"), "webhook"],
 ): Promise<WebhookProcess> {
   const decisionLogPath = join(dir, `${name}.decisions.jsonl`);
   const out = openSync(decisionLogPath, "w");
@@ -83,16 +86,7 @@ export async function startWebhookProcess(
   try {
     child = spawn(
       process.execPath,
-      [
-        ...launcherNodeFlags(),
-        join(root, "bin/belay.js"),
-        "webhook",
-        ...args,
-        "--port",
-        "0",
-        "--host",
-        "127.0.0.1",
-      ],
+      [...launcherNodeFlags(), ...command, ...args, "--port", "0", "--host", "127.0.0.1"],
       { stdio: ["ignore", out, "pipe"], cwd: root },
     );
   } finally {
