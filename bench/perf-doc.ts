@@ -271,16 +271,7 @@ time in evaluation (policies about three quarters of that) and the rest in TLS, 
 fastify, the decision log and metrics; the evaluation costs more per request here than in the
 in-process loop above, which runs hot in the CPU caches.${capacity(h.rates as Json[])}
 
-What sets the p99 at 1,000/s is waiting, not a slow request: the webhook's own decision-log
-latency was p50 0.8 ms, p99 3.1 ms in a separate 20,000-request run. A request waits when its
-connection's worker is busy — the API server (like this load generator) keeps connections
-alive and node:cluster balances connections, not requests (the two workers answered 38 % and
-62 % of those requests) — and whenever the two workers and the load generator want the two
-cores at once. A prototype that balanced requests instead (one HTTPS thread feeding two
-evaluation threads from one queue) showed the same spread of p99 from run to run, so on this
-machine the contention and its jitter dominate: the three runs at 1,000/s above differ mostly
-in how busy the shared machine was (the same requests cost the webhook 0.81–1.04 ms of CPU each
-from run to run; see \`raw\` in the results).`);
+${tailText(h, webhook.compute)}`);
   }
   if (webhook.apiserver) {
     const a = webhook.apiserver;
@@ -430,6 +421,40 @@ function webhookCaveat(w: Json): string {
  * Capacity per core at the CPU cost of the busiest rate that was fully served (achieved, no
  * errors): at low rates the idle processes' own timers weigh on every request.
  */
+/**
+ * What sets the tail at the target rate. With a floor in the results the text is measured
+ * (belay against the floor, the workers' utilisation); without one, the earlier explanation.
+ */
+function tailText(h: Json, compute: Json | undefined): string {
+  const at = (h.rates as Json[]).find((r) => r.targetRate === h.floor?.targetRate);
+  if (!h.floor || !at) {
+    return `What sets the p99 at 1,000/s is waiting, not a slow request: the webhook's own decision-log
+latency was p50 0.8 ms, p99 3.1 ms in a separate 20,000-request run. A request waits when its
+connection's worker is busy — the API server (like this load generator) keeps connections
+alive and node:cluster balances connections, not requests (the two workers answered 38 % and
+62 % of those requests) — and whenever the two workers and the load generator want the two
+cores at once. A prototype that balanced requests instead (one HTTPS thread feeding two
+evaluation threads from one queue) showed the same spread of p99 from run to run, so on this
+machine the contention and its jitter dominate: the three runs at 1,000/s above differ mostly
+in how busy the shared machine was (the same requests cost the webhook 0.81–1.04 ms of CPU each
+from run to run; see \`raw\` in the results).`;
+  }
+  const busy = Math.round((100 * at.webhookCpuCores) / Math.max(1, h.workers));
+  return `What sets belay's p99 at ${fmt(at.targetRate)}/s is its own CPU per request, not the machine or the load
+generator: the floor, loaded the same way in the same runs, kept p99 at ${ms(h.floor.p99Ms)} ms. At
+${ms(at.webhookCpuMsPerRequest)} ms of CPU per request the ${h.workers} worker${h.workers > 1 ? "s are each" : " is"} busy about ${busy} % of the time,
+and a request that arrives while its connection's worker is evaluating another one waits for
+it: node:cluster balances connections, not requests, and the API server (like this load
+generator) keeps its connections alive. The wait grows with each worker's utilisation and with
+the spread of request costs (a non-compliant Deployment UPDATE costs several times a ConfigMap
+CREATE), so the tail answers to CPU per request far more than the median does. A prototype that
+balanced requests instead (one HTTPS thread feeding two evaluation threads from one queue) did
+no better in an earlier experiment. A request also costs more in the server than in the compute loop above${compute ? ` (p50 ${ms(compute.p50Ms)} ms)` : ""}: between requests the CPU idles and each request starts with cold caches (on this
+VM, \`JSON.parse\` of the same 3 KB body took about 20 µs in a hot loop and about 80 µs after
+a 1–2 ms idle gap). The machine's speed also drifts by up to a third from hour to hour, which
+the floor's ratio cancels and an absolute p99 does not (see \`raw\` in the results).`;
+}
+
 function capacity(rates: Json[]): string {
   const served = rates.filter((r) => r.errors === 0 && r.achievedRate >= r.targetRate * 0.99);
   const busiest = [...served].sort((a, b) => b.targetRate - a.targetRate)[0];
