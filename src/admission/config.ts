@@ -77,7 +77,7 @@ export interface WebhookConfig {
   actions?: ActionTable;
   decisionLog?: { file?: string; includeObjects?: boolean };
   mutate?: { enabled: boolean };
-  /** Processes serving the port: a number 1…{@link MAX_WORKERS}, or `auto` (one per available CPU). */
+  /** Processes serving the port: a number 1…{@link MAX_WORKERS}, or `auto` (one per CPU, capped by the cgroup CPU limit). */
   workers?: number | "auto";
 }
 

@@ -21,6 +21,7 @@ import {
   parseWorkers,
   type WebhookConfig,
 } from "../admission/config.ts";
+import { autoWorkers, cgroupCpuLimit } from "../admission/cpu-limit.ts";
 import { policiesUsingAuthorizer } from "../admission/policies.ts";
 import type { LineWriter, LiveAuthorizer } from "../admission/reviewer.ts";
 import type { WorkerLink } from "../admission/workers.ts";
@@ -111,7 +112,7 @@ export function registerWebhook(
     .option("--mutate", "serve POST /mutate: set safe securityContext defaults where unset")
     .option(
       "--workers <n>",
-      `processes serving the port, 1…${MAX_WORKERS} or auto (one per available CPU); more than 1 forks workers under a supervising primary (default 1)`,
+      `processes serving the port, 1…${MAX_WORKERS} or auto (one per CPU of the cgroup limit); more than 1 forks workers under a supervising primary (default 1)`,
     )
     .action(async (flags: WebhookFlags) => {
       state.exitCode = await runWebhook(flags, io, runtime);
@@ -251,7 +252,9 @@ async function serve(
       `--workers: must be an integer from 1 to ${MAX_WORKERS} or auto, got ${JSON.stringify(String(settings.workers))}`,
     );
   const workers =
-    workersGiven === "auto" ? Math.min(MAX_WORKERS, availableParallelism()) : (workersGiven ?? 1);
+    workersGiven === "auto"
+      ? autoWorkers(availableParallelism(), cgroupCpuLimit(), MAX_WORKERS)
+      : (workersGiven ?? 1);
   // Workers re-run this command line: standard input is the primary's, already read.
   if (workers > 1 && settings.policies.includes("-"))
     problems.push(
