@@ -224,9 +224,9 @@ function pump(): void {
   const expired = performance.now() - options.timeoutMs;
   while (queue.length > 0 && (queue[0] as { due: number }).due < expired) {
     const item = queue.shift() as { due: number };
+    // Never sent: not in `sent`; a warm-up one still counts among the warm-up's requests.
     failed(item.due >= measuredFrom, "timeout");
-    if (item.due >= measuredFrom) sent++;
-    else warmupTally.requests++;
+    if (item.due < measuredFrom) warmupTally.requests++;
     completed++;
   }
   while (queue.length > 0) {

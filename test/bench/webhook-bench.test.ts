@@ -118,8 +118,13 @@ describe("the load generator", () => {
       execFile(
         process.execPath,
         [join(root, "bench/webhook-load.ts"), JSON.stringify(full)],
-        (error, stdout, stderr) =>
-          error ? reject(new Error(stderr)) : resolve(JSON.parse(stdout) as LoadResult),
+        (error, stdout, stderr) => {
+          if (error) return reject(new Error(stderr));
+          // `measuring` when the measured window starts, then the result.
+          const lines = stdout.trim().split("\n");
+          expect(lines.slice(0, -1)).toEqual(["measuring"]);
+          resolve(JSON.parse(lines.at(-1) as string) as LoadResult);
+        },
       ),
     );
   };
@@ -137,6 +142,21 @@ describe("the load generator", () => {
     // The 40 reviews went round robin: each uid was decided 2 or 3 times.
     const uids = decisions.slice(before).map((l) => (JSON.parse(l) as { uid: string }).uid);
     expect(new Set(uids).size).toBe(40);
+  });
+
+  it("runs the warm-up first, on the same schedule, and leaves it out of the measured numbers", async () => {
+    const before = decisions.length;
+    const result = await run({ warmupMs: 500 });
+    expect(result.warmup).toEqual({ requests: 50, errors: 0 });
+    expect(result.sent).toBe(100);
+    expect(result.completed).toBe(100);
+    expect(result.statusCodes).toEqual({ "200": 100 });
+    expect(result.verdicts.allowed + result.verdicts.warned + result.verdicts.denied).toBe(100);
+    // The server saw both: 50 warm-up and 100 measured requests.
+    expect(decisions.length - before).toBe(150);
+    // The measured window is the 1 s after the warm-up, not the whole run.
+    expect(result.durationMs).toBeGreaterThanOrEqual(990);
+    expect(result.durationMs).toBeLessThan(1490);
   });
 
   it("counts requests it could not deliver as timeouts, never drops them", async () => {
