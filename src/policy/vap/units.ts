@@ -7,6 +7,7 @@
  * into denials under the policy's failurePolicy.
  */
 
+import { ObjectMemo } from "../../object-memo.ts";
 import { matchesLabelSelector } from "../../resources/selectors.ts";
 import type { KubeObject } from "../../resources/types.ts";
 import { bindingMatches, isExemptRequest, type MatchOptions, policyMatches } from "./match.ts";
@@ -138,13 +139,13 @@ export function unboundBindings(
 /**
  * Derived data of a policy set, computed once per array rather than per request (the
  * admission path evaluates the same loaded set for every request). An array is only read
- * after it is built; the length check catches one that grew since.
+ * after it is built; the length check catches one that grew since. Kept on the array itself
+ * (ObjectMemo), not in a WeakMap: the webhook passes the same one-policy arrays on every
+ * request, and an array made for one call takes its value with it when it dies.
  */
-function memoByArray<T, R>(compute: (items: readonly T[]) => R): (items: readonly T[]) => R {
-  const cache = new WeakMap<readonly T[], { length: number; value: R }>();
+function memoByArray<T, R>(name: string, compute: (items: readonly T[]) => R): (items: readonly T[]) => R {
+  const cache = new ObjectMemo<readonly T[], { length: number; value: R }>(name);
   return (items) => {
-    // Short arrays (one policy evaluated alone) are cheaper to recompute than to remember.
-    if (items.length < 2) return compute(items);
     const hit = cache.get(items);
     if (hit !== undefined && hit.length === items.length) return hit.value;
     const value = compute(items);
@@ -153,22 +154,25 @@ function memoByArray<T, R>(compute: (items: readonly T[]) => R): (items: readonl
   };
 }
 
-const sortedPolicies = memoByArray((policies: readonly ValidatingAdmissionPolicy[]) =>
+const sortedPolicies = memoByArray("sortedPolicies", (policies: readonly ValidatingAdmissionPolicy[]) =>
   [...policies].sort((a, b) => compare(a.metadata.name, b.metadata.name)),
 );
 
-const bindingsByPolicy = memoByArray((bindings: readonly ValidatingAdmissionPolicyBinding[]) => {
-  const out = new Map<string, ValidatingAdmissionPolicyBinding[]>();
-  for (const binding of [...bindings].sort((a, b) => compare(a.metadata.name, b.metadata.name))) {
-    const list = out.get(binding.spec.policyName) ?? [];
-    list.push(binding);
-    out.set(binding.spec.policyName, list);
-  }
-  return out;
-});
+const bindingsByPolicy = memoByArray(
+  "bindingsByPolicy",
+  (bindings: readonly ValidatingAdmissionPolicyBinding[]) => {
+    const out = new Map<string, ValidatingAdmissionPolicyBinding[]>();
+    for (const binding of [...bindings].sort((a, b) => compare(a.metadata.name, b.metadata.name))) {
+      const list = out.get(binding.spec.policyName) ?? [];
+      list.push(binding);
+      out.set(binding.spec.policyName, list);
+    }
+    return out;
+  },
+);
 
 /** Param candidates by `group/kind` (any version), in load order. */
-const paramsByGroupKind = memoByArray((objects: readonly KubeObject[]) => {
+const paramsByGroupKind = memoByArray("paramsByGroupKind", (objects: readonly KubeObject[]) => {
   const out = new Map<string, KubeObject[]>();
   for (const o of objects) {
     if (typeof o.apiVersion !== "string" || typeof o.kind !== "string") continue;
