@@ -17,6 +17,7 @@ import {
   defaultImage,
   type InstallOptions,
   installObjects,
+  MAX_WEBHOOK_CPUS,
   NAMES,
   RESERVED_NAMESPACES,
 } from "../install/manifests.ts";
@@ -41,6 +42,7 @@ export interface InstallFlags {
   namespace: string;
   context?: string;
   replicas: string;
+  webhookCpus: string;
   image?: string;
   failurePolicy: string;
   timeoutSeconds: string;
@@ -69,6 +71,11 @@ export function registerInstall(program: Command, io: CliIO, state: { exitCode: 
     .option("-n, --namespace <ns>", "namespace belay runs in", "belay-system")
     .option("--context <name>", "kubeconfig context for --apply (default: the current one)")
     .option("--replicas <n>", "webhook replicas (2 or more)", "2")
+    .option(
+      "--webhook-cpus <n>",
+      `CPUs per webhook pod, 1…${MAX_WEBHOOK_CPUS}: its CPU limit and as many worker processes (512Mi of memory limit each)`,
+      "1",
+    )
     .option("--image <ref>", `container image (default ${defaultImage(VERSION)})`)
     .option(
       "--failure-policy <policy>",
@@ -121,6 +128,11 @@ function resolveOptions(flags: InstallFlags): { options: InstallOptions; problem
     problems.push(
       `--replicas: "${flags.replicas}" must be a number of 2 or more; with one replica every rollout or node drain is an outage of admission`,
     );
+  const webhookCpus = /^\d+$/.test(flags.webhookCpus) ? Number(flags.webhookCpus) : Number.NaN;
+  if (Number.isNaN(webhookCpus) || webhookCpus < 1 || webhookCpus > MAX_WEBHOOK_CPUS)
+    problems.push(
+      `--webhook-cpus: "${flags.webhookCpus}" must be a whole number from 1 to ${MAX_WEBHOOK_CPUS}; each CPU runs one webhook worker process`,
+    );
   const image = flags.image ?? defaultImage(VERSION);
   if (image === "" || /\s/.test(image)) problems.push(`--image: "${image}" is not an image reference`);
   if (flags.failurePolicy !== "Fail" && flags.failurePolicy !== "Ignore")
@@ -134,6 +146,7 @@ function resolveOptions(flags: InstallFlags): { options: InstallOptions; problem
     options: {
       namespace: ns,
       replicas,
+      webhookCpus,
       image,
       failurePolicy: flags.failurePolicy === "Ignore" ? "Ignore" : "Fail",
       timeoutSeconds: timeout,

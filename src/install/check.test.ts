@@ -73,6 +73,7 @@ describe("checkWebhookConfiguration", () => {
           {
             namespace: "sec",
             replicas: 2,
+            webhookCpus: 1,
             image: "x",
             failurePolicy,
             timeoutSeconds,

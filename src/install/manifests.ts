@@ -21,6 +21,11 @@ export interface InstallOptions {
   namespace: string;
   /** Webhook replicas, 2 or more. */
   replicas: number;
+  /**
+   * CPUs per webhook pod, 1…{@link MAX_WEBHOOK_CPUS}: its CPU limit, and as many worker
+   * processes (`--workers`) with 512Mi of memory limit each.
+   */
+  webhookCpus: number;
   image: string;
   failurePolicy: "Fail" | "Ignore";
   /** 1..5 */
@@ -30,6 +35,9 @@ export interface InstallOptions {
   /** belay's version, for the `app.kubernetes.io/version` label. */
   version: string;
 }
+
+/** Most CPUs (and workers) per webhook pod `belay install` sets. */
+export const MAX_WEBHOOK_CPUS = 16;
 
 /** Fixed object names. */
 export const NAMES = {
@@ -482,9 +490,14 @@ export function installObjects(
                 "/etc/belay/tls/tls.crt",
                 "--tls-key",
                 "/etc/belay/tls/tls.key",
+                // One Node.js process evaluates on one core: a worker per CPU of the limit.
+                ...(options.webhookCpus > 1 ? ["--workers", String(options.webhookCpus)] : []),
               ],
               { name: "https", containerPort: 8443, scheme: "HTTPS" },
-              { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+              {
+                requests: { cpu: "100m", memory: "128Mi" },
+                limits: { cpu: String(options.webhookCpus), memory: `${512 * options.webhookCpus}Mi` },
+              },
               [{ name: "config", mountPath: "/etc/belay", readOnly: true }],
             ),
           ],

@@ -62,6 +62,11 @@ describe.skipIf(skip)("the Helm chart renders what belay install prints", () => 
       ],
     },
     {
+      name: "two CPUs per webhook pod",
+      install: ["--webhook-cpus", "2"],
+      values: ["--set", "webhookCpus=2"],
+    },
+    {
       name: "without the controller",
       install: ["--without-controller"],
       values: ["--set", "controller.enabled=false"],
@@ -125,6 +130,12 @@ describe.skipIf(skip)("the Helm chart renders what belay install prints", () => 
     );
     expect(await failure(["--set", "namespace=kube-system"])).toBe(
       `Error: execution error at (belay/templates/namespace.yaml:1:4): namespace: "kube-system" is not belay's own; belay labels its namespace Pod Security restricted and excludes it from its webhook, so give it one of its own (default belay-system)`,
+    );
+    expect(await failure(["--set", "webhookCpus=0"])).toBe(
+      "Error: execution error at (belay/templates/namespace.yaml:1:4): webhookCpus: 0 must be a whole number from 1 to 16; each CPU runs one webhook worker process",
+    );
+    expect(await failure(["--set", "webhookCpus=1.5"])).toBe(
+      "Error: execution error at (belay/templates/namespace.yaml:1:4): webhookCpus: 1.5 must be a whole number from 1 to 16; each CPU runs one webhook worker process",
     );
     expect(await failure(["--set", "failurePolicy=fail"])).toBe(
       `Error: execution error at (belay/templates/namespace.yaml:1:4): failurePolicy: "fail" must be Fail or Ignore`,

@@ -296,6 +296,23 @@ describe("belay install flags", () => {
     );
   });
 
+  it("gives the webhook pod one worker per CPU of --webhook-cpus, with the limits to match", async () => {
+    const defaults = await runCli(["install", "--print"]);
+    const one = find(loadAll(defaults.stdout) as Obj[], "Deployment", "belay-webhook").spec.template.spec
+      .containers[0];
+    expect(one.resources.limits).toEqual({ cpu: "1", memory: "512Mi" });
+    expect(one.args).not.toContain("--workers");
+    const result = await runCli(["install", "--print", "--webhook-cpus", "3"]);
+    expect(result.code).toBe(0);
+    const c = find(loadAll(result.stdout) as Obj[], "Deployment", "belay-webhook").spec.template.spec
+      .containers[0];
+    expect(c.args.slice(-2)).toEqual(["--workers", "3"]);
+    expect(c.resources).toEqual({
+      requests: { cpu: "100m", memory: "128Mi" },
+      limits: { cpu: "3", memory: "1536Mi" },
+    });
+  });
+
   it("lists every bad flag and exits 2", async () => {
     const result = await runCli([
       "install",
@@ -304,6 +321,8 @@ describe("belay install flags", () => {
       "kube-system",
       "--replicas",
       "1",
+      "--webhook-cpus",
+      "0",
       "--failure-policy",
       "fail",
       "--timeout-seconds",
@@ -320,6 +339,7 @@ describe("belay install flags", () => {
         "belay: install:",
         `  --namespace: "kube-system" is not belay's own; belay labels its namespace Pod Security restricted and excludes it from its webhook, so give it one of its own (default belay-system)`,
         `  --replicas: "1" must be a number of 2 or more; with one replica every rollout or node drain is an outage of admission`,
+        `  --webhook-cpus: "0" must be a whole number from 1 to 16; each CPU runs one webhook worker process`,
         `  --image: "" is not an image reference`,
         `  --failure-policy: "fail" must be Fail or Ignore`,
         `  --timeout-seconds: "10" must be 1 to 5; the API server waits this long on every matched request when belay is slow`,

@@ -6,6 +6,9 @@
 {{- if lt (int .Values.replicas) 2 -}}
 {{- fail (printf "replicas: %v must be 2 or more; with one replica every rollout or node drain is an outage of admission" .Values.replicas) -}}
 {{- end -}}
+{{- if or (lt (int .Values.webhookCpus) 1) (gt (int .Values.webhookCpus) 16) (ne (toString (int .Values.webhookCpus)) (toString .Values.webhookCpus)) -}}
+{{- fail (printf "webhookCpus: %v must be a whole number from 1 to 16; each CPU runs one webhook worker process" .Values.webhookCpus) -}}
+{{- end -}}
 {{- if not (has .Values.failurePolicy (list "Fail" "Ignore")) -}}
 {{- fail (printf "failurePolicy: %q must be Fail or Ignore" .Values.failurePolicy) -}}
 {{- end -}}
