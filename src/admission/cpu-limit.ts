@@ -68,7 +68,7 @@ export function cgroupCpuLimit(read: ReadFile = readIfPresent, root = "/sys/fs/c
         }
       }
     } else if (controllers.split(",").includes("cpu")) {
-      for (const mount of [`${root}/${controllers}`, `${root}/cpu`, `${root}/cpu,cpuacct`]) {
+      for (const mount of new Set([`${root}/${controllers}`, `${root}/cpu`, `${root}/cpu,cpuacct`])) {
         for (const dir of upToMount(mount, path)) {
           const cpus = ratio(read(`${dir}/cpu.cfs_quota_us`), read(`${dir}/cpu.cfs_period_us`));
           if (cpus !== undefined) limits.push(cpus);

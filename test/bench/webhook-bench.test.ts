@@ -154,9 +154,6 @@ describe("the load generator", () => {
     expect(result.verdicts.allowed + result.verdicts.warned + result.verdicts.denied).toBe(100);
     // The server saw both: 50 warm-up and 100 measured requests.
     expect(decisions.length - before).toBe(150);
-    // The measured window is the 1 s after the warm-up, not the whole run.
-    expect(result.durationMs).toBeGreaterThanOrEqual(990);
-    expect(result.durationMs).toBeLessThan(1490);
   });
 
   it("counts requests it could not deliver as timeouts, never drops them", async () => {
