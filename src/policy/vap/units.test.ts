@@ -116,6 +116,79 @@ describe("evaluationUnits with the replica-limit docs example", () => {
   });
 });
 
+describe("evaluationUnits remembered per request key", () => {
+  // No selectors and no resourceNames: the units depend only on the request's operation,
+  // resource, kind and namespace, and are kept for the next request with the same ones.
+  const text = (bindingExtra: string) => `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: limits}
+spec:
+  paramKind: {apiVersion: v1, kind: ConfigMap}
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}
+  validations: [{expression: "true"}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: limits}
+spec:
+  policyName: limits
+  validationActions: [Deny]
+  paramRef: {name: limits, parameterNotFoundAction: Deny}
+${bindingExtra}`;
+  const cm = (namespace: string): KubeObject => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "limits", namespace },
+  });
+  const inA = [cm("a")];
+  const request = (namespace: string, operation: "CREATE" | "UPDATE" = "CREATE", env = "prod") =>
+    requestForObject(deployment(namespace), operation, { namespaceObject: ns(namespace, env) });
+  const NOT_FOUND =
+    "deny ValidatingAdmissionPolicy 'limits' with binding 'limits' denied request: failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction";
+
+  it("answers each namespace and operation on its own, and the same request from memory", () => {
+    const { policies, bindings } = load(text(""));
+    const first = evaluationUnits(policies, bindings, request("a"), inA);
+    expect(summary(first)).toEqual(["evaluate limits param=limits"]);
+    expect(summary(evaluationUnits(policies, bindings, request("b"), inA))).toEqual([NOT_FOUND]);
+    expect(evaluationUnits(policies, bindings, request("a", "UPDATE"), inA)).toEqual([]);
+    const again = evaluationUnits(policies, bindings, request("a"), inA);
+    expect(again).toBe(first);
+    // Other params: built again, not answered from the old ones.
+    expect(summary(evaluationUnits(policies, bindings, request("b"), [cm("b")]))).toEqual([
+      "evaluate limits param=limits",
+    ]);
+    expect(summary(evaluationUnits(policies, bindings, request("a"), [cm("b")]))).toEqual([NOT_FOUND]);
+  });
+
+  it("a binding with a namespaceSelector is matched again for every request", () => {
+    const { policies, bindings } = load(
+      text("  matchResources:\n    namespaceSelector: {matchLabels: {environment: prod}}"),
+    );
+    expect(summary(evaluationUnits(policies, bindings, request("a", "CREATE", "prod"), inA))).toEqual([
+      "evaluate limits param=limits",
+    ]);
+    expect(evaluationUnits(policies, bindings, request("a", "CREATE", "test"), inA)).toEqual([]);
+  });
+
+  it("a rule with resourceNames is matched again for every request", () => {
+    const { policies, bindings } = load(
+      text("").replace("resources: [deployments]}", "resources: [deployments], resourceNames: [web]}"),
+    );
+    const named = (name: string) =>
+      requestForObject({ ...deployment("a"), metadata: { name, namespace: "a" } }, "CREATE", {
+        namespaceObject: ns("a", "prod"),
+      });
+    expect(summary(evaluationUnits(policies, bindings, named("web"), inA))).toEqual([
+      "evaluate limits param=limits",
+    ]);
+    expect(evaluationUnits(policies, bindings, named("api"), inA)).toEqual([]);
+  });
+});
+
 describe("collectParams", () => {
   const paramKind = { apiVersion: "v1", kind: "ConfigMap" };
   const cm = (

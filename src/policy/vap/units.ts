@@ -8,7 +8,7 @@
  */
 
 import { ObjectMemo } from "../../object-memo.ts";
-import { matchesLabelSelector } from "../../resources/selectors.ts";
+import { isEmptySelector, matchesLabelSelector } from "../../resources/selectors.ts";
 import type { KubeObject } from "../../resources/types.ts";
 import { bindingMatches, isExemptRequest, type MatchOptions, policyMatches } from "./match.ts";
 import { BUILTIN_KINDS, guessResource, type KindResolution, parseApiVersion } from "./request.ts";
@@ -17,6 +17,7 @@ import type {
   FailurePolicy,
   GroupVersionKind,
   GroupVersionResource,
+  MatchResources,
   ParamKind,
   ParamRef,
   ValidatingAdmissionPolicy,
@@ -84,6 +85,95 @@ export function evaluationUnits(
   options: UnitOptions = {},
 ): EvaluationUnit[] {
   if (isExemptRequest(request)) return [];
+  if (!selectorFree(policies) || !selectorFree(bindings))
+    return buildUnits(policies, bindings, request, params, options);
+  // Without selectors and resourceNames, nothing but the key below can change the units.
+  const r = request.resource;
+  const k = request.kind;
+  const key = `${request.operation}\0${r.group}\0${r.version}\0${r.resource}\0${r.subresource}\0${k.group}\0${k.version}\0${k.kind}\0${request.namespace}`;
+  const store = unitStore(policies, bindings, params, options);
+  let units = store.byKey.get(key);
+  if (units === undefined) {
+    units = buildUnits(policies, bindings, request, params, options);
+    if (store.byKey.size >= UNIT_CACHE_LIMIT) store.byKey.clear();
+    store.byKey.set(key, units);
+  }
+  return units;
+}
+
+/** Most kinds × operations × namespaces remembered per policy array; then it starts over. */
+const UNIT_CACHE_LIMIT = 4096;
+
+/**
+ * Units by request key, kept on the policy array for the bindings, params and options they
+ * were built with (the webhook passes the same ones on every request; another set replaces it).
+ */
+interface UnitStore {
+  bindings: readonly ValidatingAdmissionPolicyBinding[];
+  params: readonly KubeObject[];
+  equivalents: UnitOptions["equivalents"];
+  resolveKind: UnitOptions["resolveKind"];
+  defaultNamespace: string | undefined;
+  byKey: Map<string, EvaluationUnit[]>;
+}
+const unitStores = new ObjectMemo<readonly ValidatingAdmissionPolicy[], UnitStore>("unitStore");
+
+function unitStore(
+  policies: readonly ValidatingAdmissionPolicy[],
+  bindings: readonly ValidatingAdmissionPolicyBinding[],
+  params: readonly KubeObject[],
+  options: UnitOptions,
+): UnitStore {
+  let store = unitStores.get(policies);
+  if (
+    store === undefined ||
+    store.bindings !== bindings ||
+    store.params !== params ||
+    store.equivalents !== options.equivalents ||
+    store.resolveKind !== options.resolveKind ||
+    store.defaultNamespace !== options.defaultNamespace
+  ) {
+    store = {
+      bindings,
+      params,
+      equivalents: options.equivalents,
+      resolveKind: options.resolveKind,
+      defaultNamespace: options.defaultNamespace,
+      byKey: new Map(),
+    };
+    unitStores.set(policies, store);
+  }
+  return store;
+}
+
+/**
+ * Whether every policy's matchConstraints (or binding's matchResources) has no namespace or
+ * object selector and no resourceNames: then matching reads only the request's operation,
+ * resource, subresource, kind and namespace, and the params only its namespace.
+ */
+const selectorFree = memoByArray(
+  "selectorFree",
+  (items: readonly (ValidatingAdmissionPolicy | ValidatingAdmissionPolicyBinding)[]) =>
+    items.every((item) => {
+      const resources: MatchResources | undefined =
+        item.kind === "ValidatingAdmissionPolicy" ? item.spec.matchConstraints : item.spec.matchResources;
+      return (
+        resources === undefined ||
+        (isEmptySelector(resources.namespaceSelector) &&
+          isEmptySelector(resources.objectSelector) &&
+          resources.resourceRules.every((rule) => rule.resourceNames.length === 0) &&
+          resources.excludeResourceRules.every((rule) => rule.resourceNames.length === 0))
+      );
+    }),
+);
+
+function buildUnits(
+  policies: readonly ValidatingAdmissionPolicy[],
+  bindings: readonly ValidatingAdmissionPolicyBinding[],
+  request: AdmissionRequest,
+  params: readonly KubeObject[],
+  options: UnitOptions,
+): EvaluationUnit[] {
   const units: EvaluationUnit[] = [];
   // Grouped only once a policy matches: most policies do not match most requests.
   let byPolicy: Map<string, ValidatingAdmissionPolicyBinding[]> | undefined;
