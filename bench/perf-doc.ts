@@ -224,7 +224,7 @@ ${table(["p50", "p90", "p99", "max"], [[`${ms(c.p50Ms)} ms`, `${ms(c.p90Ms)} ms`
     out.push(`
 ### Over HTTPS, at fixed rates
 
-\`belay webhook${h.workers > 1 ? ` --workers ${h.workers}` : ""}\` as a real child process${h.workers > 1 ? ` (${h.workers} worker processes sharing the port, one per core)` : ""} (${h.rules} rules, ${h.policies} policies; ${h.startupRssMb} MB RSS after
+\`belay webhook${h.workers > 1 ? ` --workers ${h.workers}` : ""}\` as a real child process${h.workers > 1 ? ` (${h.workers} worker processes sharing the port, one per core${h.nodeFlags ? `, Node flags \`${h.nodeFlags.join(" ")}\`` : ""})` : ""} (${h.rules} rules, ${h.policies} policies; ${h.startupRssMb} MB RSS after
 start, all processes), ${warmupText(h)}, open loop (a request is sent
 when it is due, on a kept-alive TLS connection, up to ${h.maxConnections}); latency from sending the
 request to the last byte of the answer; "p99 from due" counts from when the request was due

@@ -27,12 +27,18 @@ import { Agent, request as httpsRequest } from "node:https";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
+import { workerExecArgv } from "../src/admission/workers.ts";
 import { loadPolicySet } from "../src/engine/policies.ts";
 import { loadPaths } from "../src/sources/files.ts";
 import { makeDecider } from "./lib/decide.ts";
 import { generateReviews } from "./lib/reviews.ts";
 import { machine, median, processTreeCpuMs, processTreeMemoryMb, round, summary } from "./lib/stats.ts";
-import { selfSignedCert, startWebhookProcess, type WebhookProcess } from "./lib/webhook-process.ts";
+import {
+  launcherNodeFlags,
+  selfSignedCert,
+  startWebhookProcess,
+  type WebhookProcess,
+} from "./lib/webhook-process.ts";
 import { runApiServerBench } from "./webhook-apiserver.ts";
 import type { LoadOptions, LoadResult } from "./webhook-load.ts";
 
@@ -365,6 +371,8 @@ async function httpPart(
     runs: RUNS,
     warmup: { serverS: Math.min(10, DURATION_S), rate: targets.httpP99AtRate, phaseS: PHASE_WARMUP_S },
     workers: WORKERS,
+    // The workers' Node flags (the primary forks them with these).
+    nodeFlags: WORKERS > 1 ? workerExecArgv(launcherNodeFlags()) : launcherNodeFlags(),
     maxConnections: MAX_CONNECTIONS,
     rules: webhook.listening.rules,
     policies: webhook.listening.policies,

@@ -11,7 +11,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWebhookServer } from "../../src/admission/server.ts";
-import { restartDelay } from "../../src/admission/workers.ts";
+import { restartDelay, workerExecArgv } from "../../src/admission/workers.ts";
 import { runCli } from "../helpers.ts";
 import { lines, makeCert, pod, review, send } from "./support.ts";
 
@@ -175,6 +175,10 @@ describe("belay webhook --workers 2", () => {
   it("answers every request as one process would, from both workers, and /metrics sums them", async () => {
     expect(pids).toHaveLength(2);
     expect(pids).not.toContain(webhook.child.pid);
+    // Workers collect garbage on their own thread; the primary keeps the launcher's flags.
+    const argv = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    for (const pid of pids) expect(argv(pid)).toContain("--single-threaded-gc");
+    expect(argv(webhook.child.pid as number)).not.toContain("--single-threaded-gc");
     const bodies = reviews(40, "a");
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
     const replies = await post(port, agent, bodies);
@@ -321,6 +325,16 @@ describe("belay webhook --workers: refusing to start", () => {
     ]);
     expect(several.events.map((e) => e.event)).not.toContain("worker started");
     expect(several.events.map((e) => e.event)).not.toContain("listening");
+  });
+});
+
+describe("workerExecArgv", () => {
+  it("adds --single-threaded-gc to the primary's flags once", () => {
+    expect(workerExecArgv(["--max-semi-space-size=32"])).toEqual([
+      "--max-semi-space-size=32",
+      "--single-threaded-gc",
+    ]);
+    expect(workerExecArgv(["--single-threaded-gc"])).toEqual(["--single-threaded-gc"]);
   });
 });
 
