@@ -88,9 +88,7 @@ export function evaluationUnits(
   if (!selectorFree(policies) || !selectorFree(bindings))
     return buildUnits(policies, bindings, request, params, options);
   // Without selectors and resourceNames, nothing but the key below can change the units.
-  const r = request.resource;
-  const k = request.kind;
-  const key = `${request.operation}\0${r.group}\0${r.version}\0${r.resource}\0${r.subresource}\0${k.group}\0${k.version}\0${k.kind}\0${request.namespace}`;
+  const key = unitKey(request);
   const store = unitStore(policies, bindings, params, options);
   let units = store.byKey.get(key);
   if (units === undefined) {
@@ -99,6 +97,38 @@ export function evaluationUnits(
     store.byKey.set(key, units);
   }
   return units;
+}
+
+const keyParts: string[] = Array.from({ length: 9 }, () => "");
+const lastParts: string[] = Array.from({ length: 9 }, () => "");
+let lastKey = "\0\0\0\0\0\0\0\0";
+
+/**
+ * The request's unit key. The webhook asks once per policy for the same request: the last key
+ * is reused while the parts are equal (the same string, whose hash V8 keeps, rather than a
+ * new one to hash for every policy).
+ */
+function unitKey(request: AdmissionRequest): string {
+  const r = request.resource;
+  const k = request.kind;
+  keyParts[0] = request.operation;
+  keyParts[1] = r.group;
+  keyParts[2] = r.version;
+  keyParts[3] = r.resource;
+  keyParts[4] = r.subresource;
+  keyParts[5] = k.group;
+  keyParts[6] = k.version;
+  keyParts[7] = k.kind;
+  keyParts[8] = request.namespace;
+  let same = true;
+  for (let i = 0; i < 9; i++) {
+    if (keyParts[i] !== lastParts[i]) {
+      lastParts[i] = keyParts[i] as string;
+      same = false;
+    }
+  }
+  if (!same) lastKey = keyParts.join("\0");
+  return lastKey;
 }
 
 /** Most kinds × operations × namespaces remembered per policy array; then it starts over. */
