@@ -182,11 +182,14 @@ export interface CelEnvironment {
 const STD_ENV = celEnv({ funcs: strings });
 
 /*
- * Some of the library's functions (timestamp, duration) need its evaluation context, which
- * only its own planner sets. belay runs each evaluation inside a one-call library program so
- * that context is present.
+ * Some of the library's standard functions (timestamps, durations, `type()` of a message) need
+ * its evaluation context, which only its own planner sets. belay enters that context only for
+ * those calls, through a one-call library program: most evaluations never reach the library's
+ * functions, and entering it for each one was ~2 % of a webhook request's CPU.
  */
 let pendingRun: (() => void) | undefined;
+/** Whether a library call is running inside the context now (a nested call needs no second). */
+let insideLibrary = false;
 const HOOK_ENV = celEnv({
   funcs: [
     celFunc("__belay_run", [], CelScalar.BOOL, () => {
@@ -196,19 +199,22 @@ const HOOK_ENV = celEnv({
   ],
 });
 const HOOK_PLAN = plan(HOOK_ENV, parse("__belay_run()"));
-type Plan = ReturnType<Planner["plan"]>;
 
-/** Runs `planned` inside the library's context; throws what the plan throws (cost limits). */
-function runInLibraryContext(planned: Plan, rt: Runtime): ValOrErr {
-  // A nested evaluation (a lazy `variables` member) is already inside the context.
-  if (pendingRun !== undefined) return planned(rt, undefined);
-  let value: ValOrErr = null;
+/** Runs `f` inside the library's evaluation context; throws what `f` throws. */
+function inLibraryContext<T>(f: () => T): T {
+  if (insideLibrary) return f();
+  let value: T | undefined;
+  let threw = false;
   let thrown: unknown;
   pendingRun = () => {
+    insideLibrary = true;
     try {
-      value = planned(rt, undefined);
+      value = f();
     } catch (ex) {
+      threw = true;
       thrown = ex;
+    } finally {
+      insideLibrary = false;
     }
   };
   try {
@@ -216,9 +222,18 @@ function runInLibraryContext(planned: Plan, rt: Runtime): ValOrErr {
   } finally {
     pendingRun = undefined;
   }
-  if (thrown !== undefined) throw thrown;
-  return value;
+  if (threw) throw thrown;
+  return value as T;
 }
+
+/** The library's standard functions, each call made inside its evaluation context. */
+const STD_FUNCS: StdFuncs = {
+  find(name) {
+    const group = (STD_ENV.funcs as unknown as StdFuncs).find(name);
+    if (group === undefined) return undefined;
+    return { call: (id, target, args) => inLibraryContext(() => group.call(id, target, args)) };
+  },
+};
 const STD_NAMES = new Set<string>();
 for (const f of STD_ENV.funcs) STD_NAMES.add(f.name);
 /** strings extension v2 functions absent before Kubernetes 1.29 (which used StringsVersion(0)). */
@@ -306,7 +321,7 @@ export function createCelEnvironment(options: CelEnvironmentOptions): CelEnviron
   const planEnv = {
     overloads,
     laterFunctions: later,
-    std: STD_ENV.funcs as unknown as StdFuncs,
+    std: STD_FUNCS,
     stdNames,
     variables: new Set(Object.keys(options.variables)),
     twoVarComprehensions: compareVersions(ver, v(1, 32)) >= 0,
@@ -377,7 +392,7 @@ export function createCelEnvironment(options: CelEnvironmentOptions): CelEnviron
           const act = activation as ActivationImpl;
           const rt: Runtime = { call: act.callContext(tracker), vars: act };
           try {
-            const value = runInLibraryContext(planned, rt);
+            const value = planned(rt, undefined);
             return { value, cost: tracker.cost };
           } catch (ex) {
             if (ex instanceof CostLimitExceeded) {
