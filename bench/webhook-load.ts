@@ -64,6 +64,11 @@ export interface LoadResult {
   verdicts: { allowed: number; denied: number; warned: number };
   /** The most connections open at once. */
   connections: number;
+  /**
+   * Connections opened (warm-up included) that never carried a request: one opened for a burst
+   * that was over before it was ready, or that failed first.
+   */
+  unusedConnections: number;
   /** Over the measured window. */
   clientCpuMs: number;
   /** The unrecorded warm-up: its requests, and those that failed (any kind). */
@@ -84,6 +89,8 @@ interface Conn {
   pending: Pending | undefined;
   buffer: Buffer;
   timer: NodeJS.Timeout | undefined;
+  /** Has carried a request. */
+  used: boolean;
 }
 
 const options = JSON.parse(process.argv[2] as string) as LoadOptions;
@@ -109,6 +116,8 @@ let sent = 0;
 let completed = 0;
 let next = 0;
 let peakConnections = 0;
+let opened = 0;
+let used = 0;
 const warmupTally = { requests: 0, errors: 0 };
 /** Where the measured window starts (set when the clock starts). */
 let measuredFrom = Number.POSITIVE_INFINITY;
@@ -126,7 +135,9 @@ function open(): Conn {
     pending: undefined,
     buffer: Buffer.alloc(0),
     timer: undefined,
+    used: false,
   };
+  opened++;
   conn.socket.setNoDelay(true);
   conn.socket.on("secureConnect", () => {
     conn.ready = true;
@@ -156,6 +167,10 @@ function send(conn: Conn, due: number, index: number): void {
   const now = performance.now();
   const measured = due >= measuredFrom;
   conn.pending = { due, sent: now, uid: request.uid, measured };
+  if (!conn.used) {
+    conn.used = true;
+    used++;
+  }
   conn.buffer = Buffer.alloc(0);
   conn.timer = setTimeout(() => {
     failed(measured, "timeout");
@@ -218,6 +233,24 @@ function finish(conn: Conn): void {
   completed++;
 }
 
+/**
+ * An idle connection, one that has never carried a request first: as in Go's transport (the API
+ * server's client), a newly dialled connection is the next one used. Otherwise the first idle
+ * one, so a few connections carry the load. A connection opened for a burst and then left
+ * unused would be answered 408 and closed by the server once its request timeout passed (a
+ * connection that sends nothing is a slow client to it), and a request sent on it just then
+ * would fail: the generator's doing, not the server's.
+ */
+function idleConnection(): Conn | undefined {
+  let idle: Conn | undefined;
+  for (const c of conns) {
+    if (!c.ready || c.pending !== undefined) continue;
+    if (!c.used) return c;
+    idle ??= c;
+  }
+  return idle;
+}
+
 /** Send every due request that has an idle connection; open connections for the rest. */
 function pump(): void {
   // A request that could not even be sent within the timeout has failed like an unanswered one.
@@ -230,7 +263,7 @@ function pump(): void {
     completed++;
   }
   while (queue.length > 0) {
-    const idle = conns.find((c) => c.ready && c.pending === undefined);
+    const idle = idleConnection();
     if (idle === undefined) {
       const opening = conns.filter((c) => !c.ready).length;
       if (conns.length < options.maxConnections && opening < queue.length) open();
@@ -296,6 +329,7 @@ const result: LoadResult = {
   statusCodes,
   verdicts,
   connections: peakConnections,
+  unusedConnections: opened - used,
   clientCpuMs: Math.round((cpu.user + cpu.system) / 1000),
   warmup: warmupTally,
 };

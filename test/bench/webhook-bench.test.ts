@@ -136,6 +136,10 @@ describe("the load generator", () => {
     expect(result.completed).toBe(100);
     expect(result.statusCodes).toEqual({ "200": 100 });
     expect(result.errors).toEqual({ connection: 0, timeout: 0, non2xx: 0, badResponse: 0 });
+    // Every connection carried requests: a fresh one is used first (at this rate one request at
+    // a time would do, and one left unused is answered 408 once the server's request timeout
+    // passes).
+    expect(result.unusedConnections).toBe(0);
     expect(result.verdicts.allowed + result.verdicts.warned + result.verdicts.denied).toBe(100);
     expect(result.verdicts.denied).toBeGreaterThan(0);
     expect(decisions.length - before).toBe(100);
