@@ -292,6 +292,51 @@ function available(o: Overload, ver: K8sVersion): boolean {
   return compareVersions(ver, o.since) >= 0 && (o.until === undefined || compareVersions(ver, o.until) < 0);
 }
 
+type Plan = ReturnType<Planner["plan"]>;
+
+/** What the last {@link run} charged, and its cost-limit message if it stopped there. */
+let lastCost = 0;
+let lastLimit: string | undefined;
+
+/**
+ * Evaluates a planned expression on an activation: returns its value (a JavaScript Error for a
+ * failure of the evaluator itself) and leaves its cost in {@link lastCost} and a cost-limit stop
+ * in {@link lastLimit}, read right after (a nested evaluation has finished by then). Charges
+ * the budget in `eopts`.
+ */
+function run(planned: Plan, act: ActivationImpl, eopts: EvaluateOptions, perCall: number): ValOrErr {
+  const tracker = new CostTracker(eopts.costLimit ?? perCall, eopts.costBudget);
+  // The activation's runtime, with this evaluation's tracker while it runs (a lazy variable
+  // evaluates inside another evaluation on the same activation).
+  const outer = act.context.tracker;
+  act.context.tracker = tracker;
+  let value: ValOrErr;
+  let cost = 0;
+  let limit: string | undefined;
+  try {
+    value = planned(act.runtime, undefined);
+    cost = tracker.cost;
+  } catch (ex) {
+    if (ex instanceof CostLimitExceeded) {
+      value = null;
+      cost = ex.cost;
+      limit = ex.message;
+    } else {
+      cost = tracker.cost;
+      value = new Error(
+        ex instanceof RangeError ? `evaluation failed: ${ex.message}` : `internal error: ${String(ex)}`,
+      ) as unknown as ValOrErr;
+    }
+  } finally {
+    act.context.tracker = outer;
+    if (eopts.costBudget !== undefined)
+      eopts.costBudget.remaining -= Math.min(tracker.cost, eopts.costBudget.remaining);
+  }
+  lastCost = cost;
+  lastLimit = limit;
+  return value;
+}
+
 /**
  * Creates an environment with belay's Kubernetes CEL libraries as kube-apiserver has them at
  * `k8sVersion`. Never throws.
@@ -388,54 +433,34 @@ export function createCelEnvironment(options: CelEnvironmentOptions): CelEnviron
         expression,
         resultType: checked.type,
         evaluateCel(activation, eopts = {}) {
-          const tracker = new CostTracker(eopts.costLimit ?? perCall, eopts.costBudget);
-          const act = activation as ActivationImpl;
-          const rt: Runtime = { call: act.callContext(tracker), vars: act };
-          try {
-            const value = planned(rt, undefined);
-            return { value, cost: tracker.cost };
-          } catch (ex) {
-            if (ex instanceof CostLimitExceeded) {
-              return { value: null, cost: ex.cost, costLimit: ex.message };
-            }
-            if (ex instanceof RangeError) {
-              return {
-                value: new Error(`evaluation failed: ${ex.message}`) as unknown as ValOrErr,
-                cost: tracker.cost,
-              };
-            }
-            return {
-              value: new Error(`internal error: ${String(ex)}`) as unknown as ValOrErr,
-              cost: tracker.cost,
-            };
-          } finally {
-            if (eopts.costBudget !== undefined)
-              eopts.costBudget.remaining -= Math.min(tracker.cost, eopts.costBudget.remaining);
-          }
+          const value = run(planned, activation as ActivationImpl, eopts, perCall);
+          return lastLimit !== undefined
+            ? { value, cost: lastCost, costLimit: lastLimit }
+            : { value, cost: lastCost };
         },
         evaluate(bindings, eopts = {}) {
           const activation = isActivation(bindings) ? bindings : makeActivation(bindings, {});
-          let r: ReturnType<CompiledExpression["evaluateCel"]>;
+          let result: ValOrErr;
           try {
-            r = compiled.evaluateCel(activation, eopts);
+            result = run(planned, activation as ActivationImpl, eopts, perCall);
           } catch (ex) {
             return { kind: "error", code: "runtime", message: `internal error: ${String(ex)}`, cost: 0 };
           }
-          if (r.costLimit !== undefined)
-            return { kind: "error", code: "cost-limit", message: r.costLimit, cost: r.cost };
-          if (isCelError(r.value) || r.value instanceof Error) {
-            return { kind: "error", code: "runtime", message: (r.value as Error).message, cost: r.cost };
+          const cost = lastCost;
+          if (lastLimit !== undefined) return { kind: "error", code: "cost-limit", message: lastLimit, cost };
+          if (isCelError(result) || result instanceof Error) {
+            return { kind: "error", code: "runtime", message: (result as Error).message, cost };
           }
-          const value = fromCel(r.value as Val);
+          const value = fromCel(result as Val);
           if (expectedType !== undefined && !jsMatches(value, expectedType)) {
             return {
               kind: "error",
               code: "type",
               message: `expression must evaluate to ${expectedType}, got ${typeof value}`,
-              cost: r.cost,
+              cost,
             };
           }
-          return { kind: "value", value, cost: r.cost };
+          return { kind: "value", value, cost };
         },
       };
       expressionInfo.set(compiled, {
@@ -490,6 +515,9 @@ interface Frame {
   nested: number;
 }
 
+/** The tracker of an activation with no evaluation running: it allows nothing. */
+const IDLE_TRACKER = new CostTracker(0, undefined);
+
 class ActivationImpl implements Activation, VarSource {
   readonly kind = "activation" as const;
   private readonly converted = new Map<string, Val>();
@@ -498,6 +526,14 @@ class ActivationImpl implements Activation, VarSource {
   private readonly declared: Readonly<Record<string, CelVariableType>>;
   private readonly perCall: number;
   private readonly frames: Frame[] = [];
+  /** What functions see of the evaluation in progress; `tracker` is that evaluation's. */
+  readonly context: {
+    tracker: CostTracker;
+    authorizer: CelAuthorizer | undefined;
+    regex: CallContext["regex"];
+  };
+  /** The runtime every evaluation on this activation runs with (one object, not one per evaluation). */
+  readonly runtime: Runtime;
   constructor(
     bindings: Record<string, unknown>,
     options: ActivationOptions,
@@ -508,9 +544,8 @@ class ActivationImpl implements Activation, VarSource {
     this.options = options;
     this.declared = declared;
     this.perCall = perCall;
-  }
-  callContext(tracker: CostTracker): CallContext {
-    return { tracker, authorizer: this.options.authorizer, regex: compileRegex };
+    this.context = { tracker: IDLE_TRACKER, authorizer: options.authorizer, regex: compileRegex };
+    this.runtime = { call: this.context, vars: this };
   }
   lookup(name: string, rt: Runtime): ValOrErr | undefined {
     return this.get(name, rt);
