@@ -10,7 +10,7 @@
  * and their ratio is what belay adds.
  *
  * Like for like with `belay webhook`: the same certificate, TLS 1.2+, the same body limit,
- * request timeout and keep-alive timeout (fastify's 72 s), and with `--workers N` above 1 the
+ * request timeout and keep-alive timeout (120 s), and with `--workers N` above 1 the
  * same node:cluster round-robin balancing of connections over N worker processes.
  *
  * Usage: `node bench/floor-server.ts --tls-cert F --tls-key F [--workers N] [--port 0] [--host 127.0.0.1]`.
@@ -26,8 +26,8 @@ import { parseArgs } from "node:util";
 /** The webhook's defaults (src/admission/reviewer.ts). */
 const BODY_LIMIT = 3 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 15_000;
-/** fastify's default, which `belay webhook` keeps; Node's own 5 s would drop idle load connections. */
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+/** `belay webhook`'s (longer than the API server keeps an idle connection). */
+const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 const { values } = parseArgs({
   options: {

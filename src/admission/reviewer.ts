@@ -63,6 +63,14 @@ export const DEFAULT_BODY_LIMIT = 3 * 1024 * 1024;
 
 /** Time a client has to send a whole request (headers and body), against slow-body clients. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * How long an idle kept-alive connection stays open. Longer than the API server's webhook
+ * client keeps one (client-go's transport: Go's default IdleConnTimeout, 90 s), so the client
+ * always closes first: a server that closes first can race a request the client is just
+ * sending on that connection, and that request fails (a POST is not retried) and falls to the
+ * webhook's failurePolicy. fastify's default, 72 s, was shorter.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 /** At most this many entries per audit annotation value (the API server keeps 50 too). */
 const MAX_AUDIT_ENTRIES = 50;

@@ -32,6 +32,7 @@ import {
   certificateProblem,
   createReviewer,
   DeadlineExceeded,
+  KEEP_ALIVE_TIMEOUT_MS,
   type LiveAuthorizer,
   loggableObject,
   nameOf,
@@ -46,6 +47,7 @@ export {
   certificateProblem,
   DEFAULT_BODY_LIMIT,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
   type LineWriter,
   type LiveAuthorizer,
   loggableObject,
@@ -251,6 +253,7 @@ export function createWebhookServer(
     return503OnClosing: true,
     forceCloseConnections: "idle",
     requestTimeout: cfg.requestTimeoutMs,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // Requests that fail before routing (a body too slow, malformed HTTP, huge headers):
     // the same JSON error body as every other rejection, and a log line.
     clientErrorHandler(error: NodeJS.ErrnoException, socket) {

@@ -6,10 +6,15 @@
  */
 import { X509Certificate } from "node:crypto";
 import { copyFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent } from "node:https";
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_NESTING_DEPTH, mayNestDeeperThan, nestingDepth } from "../../src/admission/review.ts";
-import { createWebhookServer, type WebhookServer } from "../../src/admission/server.ts";
+import {
+  createWebhookServer,
+  KEEP_ALIVE_TIMEOUT_MS,
+  type WebhookServer,
+} from "../../src/admission/server.ts";
 import { lines, makeCert, pod, type RunningWebhook, review, send, startWebhookCommand } from "./support.ts";
 
 /** SHA-256 fingerprint of the certificate a fresh TLS connection is served. */
@@ -179,6 +184,22 @@ describe("robustness of the HTTP edge", () => {
     expect(answer.endsWith('{"error":"request not received within 500 ms"}')).toBe(true);
     expect(log.lines.some((l) => l.includes('"status":408'))).toBe(true);
     expect((await send(port, cert.cert, "GET", "/healthz")).status).toBe(200);
+  });
+
+  it("keeps an idle connection open longer than the API server's client does (90 s)", async () => {
+    // The client must be the one to close an idle connection: a server that closes first can
+    // race a request the client is just sending on it. Node announces its idle timeout.
+    const reply = await send(
+      port,
+      cert.cert,
+      "GET",
+      "/healthz",
+      undefined,
+      "application/json",
+      new Agent({ keepAlive: true }),
+    );
+    expect(reply.headers["keep-alive"]).toBe(`timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}`);
+    expect(KEEP_ALIVE_TIMEOUT_MS).toBeGreaterThan(90_000);
   });
 
   it("rejects a CREATE without an object with 400", async () => {
