@@ -14,10 +14,12 @@ import { HARDENING_RULES } from "./index.ts";
 import { tlsHostCovers } from "./ingress-no-tls.ts";
 import {
   configAssignments,
+  DETECTOR_LABELS,
   isCredentialName,
   isHighEntropyToken,
   isPlaceholderValue,
   knownCredentialKind,
+  MIN_DETECTOR_MATCH,
 } from "./lib/credentials.ts";
 import { normalizeHostPath } from "./lib/host-paths.ts";
 import { parseImageRef } from "./lib/images.ts";
@@ -427,6 +429,32 @@ describe("credential detection", () => {
     ]) {
       expect(knownCredentialKind(value), value).toBeUndefined();
     }
+  });
+
+  it("skips the regex pass only for values shorter than every detector's shortest match", () => {
+    // The shortest text each detector matches; one character less matches none of them.
+    const shortest: [string, string][] = [
+      ["-----BEGIN PRIVATE KEY", "a private key"],
+      [`AKIA${"A".repeat(16)}`, "an AWS access key id"],
+      [`github_pat_${"a".repeat(22)}`, "a GitHub token"],
+      [`glpat-${"a".repeat(20)}`, "a GitLab token"],
+      [`xoxb-${"a".repeat(10)}`, "a Slack token"],
+      ["https://hooks.slack.com/services/Ta/Ba/a", "a Slack webhook URL"],
+      [`AIza${"a".repeat(35)}`, "a Google API key"],
+      [`sk_live_${"a".repeat(20)}`, "a Stripe live key"],
+      [`npm_${"a".repeat(36)}`, "an npm token"],
+      [`SG.${"a".repeat(22)}.${"a".repeat(43)}`, "a SendGrid API key"],
+      [`AccountKey=${"a".repeat(40)}`, "an Azure storage account key"],
+      [`eyJ${"a".repeat(8)}.eyJ${"a".repeat(8)}.${"a".repeat(8)}`, "a JSON web token"],
+    ];
+    for (const [value, kind] of shortest) {
+      expect(knownCredentialKind(value), value).toBe(kind);
+      expect(value.length).toBeGreaterThanOrEqual(MIN_DETECTOR_MATCH);
+      expect(knownCredentialKind(value.slice(0, -1)), value).toBeUndefined();
+    }
+    expect(Math.min(...shortest.map(([value]) => value.length))).toBe(MIN_DETECTOR_MATCH);
+    // Every detector is here: a new one needs its shortest match above.
+    expect(shortest.map(([, kind]) => kind)).toEqual(DETECTOR_LABELS);
   });
 
   it("flags high-entropy tokens but not digests, ids or words", () => {

@@ -257,12 +257,21 @@ const DETECTORS: readonly Detector[] = [
 ];
 
 const COMPILED = DETECTORS.map((d) => ({ label: d.label, re: RE2JS.compile(d.pattern) }));
+/** What each detector recognises, in order (for the test of {@link MIN_DETECTOR_MATCH}). */
+export const DETECTOR_LABELS: readonly string[] = DETECTORS.map((d) => d.label);
 /** One pass over the input finds whether any detector can match at all. */
 const ANY_DETECTOR = RE2JS.compile(DETECTORS.map((d) => `(?:${d.pattern})`).join("|"));
 /** `scheme://user:password@host`; group 1 is the password. */
 const URL_PASSWORD = RE2JS.compile(
   String.raw`[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s:/@]{0,256}:([^\s/@]{1,256})@`,
 );
+
+/**
+ * No detector matches fewer characters than this (a Slack token: `xoxb-` and 10 more); most
+ * values (`production`, `8080`, `true`) are shorter and skip the regex pass. Tested against
+ * each detector's shortest match.
+ */
+export const MIN_DETECTOR_MATCH = 15;
 
 /** Values longer than this are not scanned (a ConfigMap holds at most 1 MiB). */
 const MAX_SCAN = 1 << 20;
@@ -274,7 +283,7 @@ const MAX_SCAN = 1 << 20;
  */
 export function knownCredentialKind(value: string): string | undefined {
   const text = value.length > MAX_SCAN ? value.slice(0, MAX_SCAN) : value;
-  if (ANY_DETECTOR.test(text)) {
+  if (text.length >= MIN_DETECTOR_MATCH && ANY_DETECTOR.test(text)) {
     for (const detector of COMPILED) if (detector.re.test(text)) return detector.label;
   }
   if (text.includes("://") && text.includes("@")) {
