@@ -419,6 +419,9 @@ export function createWebhookServer(
     const ids = (findings: readonly Finding[]) => [...new Set(findings.map((f) => f.ruleId))].sort();
     const operation: Operation = review.operation;
     const denied = ids(outcome.decision.deny);
+    const warned = ids(outcome.decision.warn);
+    const failed = ids(outcome.decision.error);
+    const audited = outcome.audit.length > 0 ? ids(outcome.audit) : [];
     if (endpoint === "validate") {
       // Labelled children are kept (a handful of operation/verdict pairs, one per rule id):
       // no label hashing per request.
@@ -434,9 +437,9 @@ export function createWebhookServer(
       byPair.duration.observe(latencySeconds);
       byPair.decisions.inc();
       for (const id of denied) byRule(denials, metrics.denials, id).inc();
-      for (const id of ids(outcome.decision.warn)) byRule(warnings, metrics.warnings, id).inc();
-      for (const id of ids(outcome.decision.error)) byRule(errors, metrics.errors, id).inc();
-      for (const id of ids(outcome.audit)) byRule(audits, metrics.audits, id).inc();
+      for (const id of warned) byRule(warnings, metrics.warnings, id).inc();
+      for (const id of failed) byRule(errors, metrics.errors, id).inc();
+      for (const id of audited) byRule(audits, metrics.audits, id).inc();
     }
     const r = review.resource;
     const resource = `${r.group === "" ? "" : `${r.group}/`}${r.version}/${r.resource}${review.subResource ? `/${review.subResource}` : ""}`;
@@ -456,9 +459,9 @@ export function createWebhookServer(
       verdict: outcome.verdict,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       rules: denied,
-      warnings: ids(outcome.decision.warn),
-      errors: ids(outcome.decision.error),
-      ...(outcome.audit.length > 0 ? { audit: ids(outcome.audit) } : {}),
+      warnings: warned,
+      errors: failed,
+      ...(audited.length > 0 ? { audit: audited } : {}),
       ...(outcome.mutated ? { mutated: outcome.mutated } : {}),
       latencyUs: Math.round(latencySeconds * 1e6),
       ...(cfg.includeObjects
