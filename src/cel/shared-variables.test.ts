@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { type CompiledExpression, createCelEnvironment, VAP_VARIABLES, type VariableMemo } from "./index.ts";
 import { rewriteOptionalSyntax } from "./optional-syntax.ts";
 import { references } from "./references.ts";
+import { entryKey, type ShareKey } from "./shared-variables.ts";
 
 const DECLARED = new Set(Object.keys(VAP_VARIABLES));
 const refs = (expression: string) => {
@@ -229,5 +230,25 @@ describe("shared variables", () => {
     // Only `kind` was shared; the authorizer was asked by both evaluations.
     expect(memo.size).toBe(1);
     expect(asked).toBe(2);
+  });
+});
+
+describe("entry keys", () => {
+  const share = (key: number): ShareKey => ({ key, text: `k${key}`, paramsOnly: false, usesParams: true });
+
+  it("give every variable and params object its own key, in small and large form", () => {
+    // Past 2^14 params objects (and for key ids past 2^16) keys take the large form; the two
+    // forms never meet.
+    const keys = new Set<number>();
+    const objects = Array.from({ length: 2 ** 14 + 100 }, () => ({}));
+    for (const key of [1, 2, 2 ** 16 + 1]) {
+      keys.add(entryKey(share(key), null));
+      for (const params of objects) keys.add(entryKey(share(key), params));
+    }
+    expect(keys.size).toBe(3 * (objects.length + 1));
+    // The same params object keeps its key; a variable that ignores params ignores the object.
+    const first = objects[0] as object;
+    expect(entryKey(share(2), first)).toBe(entryKey(share(2), first));
+    expect(entryKey({ ...share(2), usesParams: false }, first)).toBe(entryKey(share(2), null));
   });
 });

@@ -130,6 +130,13 @@ let nextParamsId = 1;
 
 /** Room for params ids in a numeric key: key id × 2^32 + params id stays a safe integer. */
 const PARAMS_SPACE = 2 ** 32;
+/**
+ * The same key in small-integer form when both ids are small (the usual case): key id × 2^14 +
+ * params id, below 2^30. V8 keeps such numbers unboxed, so a lookup allocates nothing and
+ * hashes an integer; the large form (at least 2^32) never collides with it.
+ */
+const SMALL_PARAMS_SPACE = 2 ** 14;
+const SMALL_KEY_LIMIT = 2 ** 16;
 
 /** The store of a variable's entry for these params. */
 export function entryStore(share: ShareKey, memo: VariableMemo, params: unknown): VariableMemo {
@@ -138,8 +145,13 @@ export function entryStore(share: ShareKey, memo: VariableMemo, params: unknown)
 
 /** The key of a variable's entry for these params, in {@link entryStore}. */
 export function entryKey(share: ShareKey, params: unknown): number {
-  if (!share.usesParams || typeof params !== "object" || params === null) return share.key * PARAMS_SPACE;
-  return share.key * PARAMS_SPACE + paramsIds.getOrCompute(params, () => nextParamsId++);
+  const id =
+    !share.usesParams || typeof params !== "object" || params === null
+      ? 0
+      : paramsIds.getOrCompute(params, () => nextParamsId++);
+  return share.key < SMALL_KEY_LIMIT && id < SMALL_PARAMS_SPACE
+    ? share.key * SMALL_PARAMS_SPACE + id
+    : share.key * PARAMS_SPACE + id;
 }
 
 function paramsStore(params: object): VariableMemo {
