@@ -559,11 +559,12 @@ class ActivationImpl implements Activation, VarSource {
       const lazy: LazyMembers = new LazyMembers(
         variableNames(vars),
         (n, rt) => {
-          const r = this.variable(vars, n, lazy);
-          rt.call.tracker.charge(r.cost);
+          const value = this.variable(vars, n, lazy);
+          const cost = this.variableCost;
+          rt.call.tracker.charge(cost);
           const top = this.frames[this.frames.length - 1];
-          if (top !== undefined) top.nested += r.cost;
-          return r.value;
+          if (top !== undefined) top.nested += cost;
+          return value;
         },
         this.options.variableMemo === undefined
           ? undefined
@@ -591,22 +592,26 @@ class ActivationImpl implements Activation, VarSource {
     return value;
   }
 
-  /** A variable's value and what computing it here charges; shared through the memo when it may be. */
+  /** What the last {@link variable} call charges (read right after it returns). */
+  private variableCost = 0;
+
+  /**
+   * A variable's value, shared through the memo when it may be; what computing it here charges
+   * is left in {@link variableCost}.
+   */
   private variable(
     vars: Readonly<Record<string, CompiledExpression>>,
     name: string,
     lazy: LazyMembers,
-  ): { value: ValOrErr; cost: number } {
+  ): ValOrErr {
     const compiled = vars[name] as CompiledExpression;
     const memo = this.options.variableMemo;
     const shares = memo === undefined ? undefined : shareKeys(vars, infoOf);
     const share = shares?.get(name);
     if (memo === undefined || shares === undefined || share === undefined) {
       const r = compiled.evaluateCel(this);
-      return {
-        value: r.costLimit !== undefined ? celError(`variables.${name}: ${r.costLimit}`) : r.value,
-        cost: r.cost,
-      };
+      this.variableCost = r.cost;
+      return r.costLimit !== undefined ? celError(`variables.${name}: ${r.costLimit}`) : r.value;
     }
     const params = this.bindings.params;
     const store = entryStore(share, memo, params);
@@ -618,11 +623,11 @@ class ActivationImpl implements Activation, VarSource {
       let cost = entry.own;
       for (const dep of entry.deps) {
         if (lazy.computed(dep)) continue;
-        const r = this.variable(vars, dep, lazy);
-        lazy.put(dep, r.value);
-        cost += r.cost;
+        lazy.put(dep, this.variable(vars, dep, lazy));
+        cost += this.variableCost;
       }
-      return { value: entry.value, cost };
+      this.variableCost = cost;
+      return entry.value;
     }
     const frame: Frame = { deps: [], nested: 0 };
     this.frames.push(frame);
@@ -632,8 +637,8 @@ class ActivationImpl implements Activation, VarSource {
     } finally {
       this.frames.pop();
     }
-    if (r.costLimit !== undefined)
-      return { value: celError(`variables.${name}: ${r.costLimit}`), cost: r.cost };
+    this.variableCost = r.cost;
+    if (r.costLimit !== undefined) return celError(`variables.${name}: ${r.costLimit}`);
     const own = r.cost - frame.nested;
     let bound = own;
     for (const dep of frame.deps) {
@@ -643,7 +648,7 @@ class ActivationImpl implements Activation, VarSource {
       bound = depEntry === undefined ? Number.POSITIVE_INFINITY : bound + depEntry.bound;
     }
     if (bound <= this.perCall) store.set(key, { value: r.value, own, deps: frame.deps, bound });
-    return { value: r.value, cost: r.cost };
+    return r.value;
   }
 }
 
