@@ -1,7 +1,8 @@
 /**
  * User ValidatingAdmissionPolicies on a real admission request. The webhook has the request
  * the API server sent (operation, kind, resource, subresource, old object, user, dry run), so
- * it evaluates policies with the same core function as the engine (`evaluateAdmission`) on
+ * it evaluates policies with the same core function as the engine (`evaluateAdmission`, as
+ * `evaluateMatched`) on
  * that request, and keeps what a finding cannot carry: each violation's binding actions
  * (Deny, Warn, Audit) and the policies' auditAnnotations. The findings equal the engine's
  * `policyFindings` for the same request (test/admission/policies.test.ts holds them together).
@@ -15,7 +16,7 @@ import type { Finding } from "../findings/finding.ts";
 import {
   type AdmissionRequest,
   type CompiledPolicy,
-  evaluateAdmission,
+  evaluateMatched,
   type RequestUser,
   type ValidatingAdmissionPolicy,
   type ValidatingAdmissionPolicyBinding,
@@ -48,7 +49,7 @@ export interface PolicyOutcome {
   hits: PolicyHit[];
   /** The policies' own auditAnnotations, keyed `<policy>/<key>` as the API server keys them. */
   annotations: Record<string, string>;
-  /** Evaluation time per policy that had bindings, in seconds. */
+  /** Evaluation time of each policy that matched the request (and so was evaluated), in seconds. */
   timings: { policy: string; seconds: number }[];
 }
 
@@ -109,7 +110,9 @@ export function evaluatePolicies(
   for (const { compiled, alone, bindings } of prepared.units) {
     const name = compiled.policy.metadata.name;
     const start = clock();
-    const decision = evaluateAdmission(set.env, alone, bindings, request, set.params, options);
+    const decision = evaluateMatched(set.env, alone, bindings, request, set.params, options);
+    // A policy that does not match the request is not evaluated on it: no time to report.
+    if (decision === undefined) continue;
     outcome.timings.push({ policy: name, seconds: clock() - start });
     for (const [key, value] of Object.entries(decision.auditAnnotations))
       if (key !== VALIDATION_FAILURE_KEY) outcome.annotations[key] = value;

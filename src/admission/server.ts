@@ -140,7 +140,7 @@ function makeMetrics(authorizer: LiveAuthorizer | undefined) {
       registry,
       new OneLabelHistogram({
         name: "belay_webhook_policy_evaluation_seconds",
-        help: "Evaluation time per user policy (and `belay-rules` for all built-in rules together) per request it was evaluated on.",
+        help: "Evaluation time per user policy (and `belay-rules` for all built-in rules together) per request it was evaluated on: one the policy matched (built-in rules: every evaluated request).",
         labelName: "policy",
         buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1],
       }),

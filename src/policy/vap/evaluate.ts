@@ -167,10 +167,32 @@ export function evaluateAdmission(
   params: readonly KubeObject[],
   options: AdmissionOptions = {},
 ): AdmissionDecision {
+  return (
+    evaluateMatched(env, policies, bindings, request, params, options) ?? {
+      allowed: true,
+      warnings: [],
+      auditAnnotations: {},
+      violations: [],
+    }
+  );
+}
+
+/**
+ * {@link evaluateAdmission}, or undefined when no policy and binding of the arrays matches the
+ * request (nothing was evaluated; the API server admits). Never throws.
+ */
+export function evaluateMatched(
+  env: CelEnvironment,
+  policies: readonly CompiledPolicy[],
+  bindings: readonly ValidatingAdmissionPolicyBinding[],
+  request: AdmissionRequest,
+  params: readonly KubeObject[],
+  options: AdmissionOptions = {},
+): AdmissionDecision | undefined {
   const { byName, definitions } = policyIndex(policies);
   const units = evaluationUnits(definitions, bindings, request, params, options);
   // Nothing matched (the usual case for most policies of a request): nothing to build.
-  if (units.length === 0) return { allowed: true, warnings: [], auditAnnotations: {}, violations: [] };
+  if (units.length === 0) return undefined;
   const violations: PolicyViolation[] = [];
   const denied: { message: string; reason: string }[] = [];
   const warnings: string[] = [];
