@@ -159,16 +159,9 @@ const BUDGET_MESSAGE =
  * Evaluate compiled policies on one request the way kube-apiserver's ValidatingAdmissionPolicy
  * plugin does, and answer as it would. Never throws.
  */
-export function evaluateAdmission(
-  env: CelEnvironment,
-  policies: readonly CompiledPolicy[],
-  bindings: readonly ValidatingAdmissionPolicyBinding[],
-  request: AdmissionRequest,
-  params: readonly KubeObject[],
-  options: AdmissionOptions = {},
-): AdmissionDecision {
+export function evaluateAdmission(...args: Parameters<typeof evaluateMatched>): AdmissionDecision {
   return (
-    evaluateMatched(env, policies, bindings, request, params, options) ?? {
+    evaluateMatched(...args) ?? {
       allowed: true,
       warnings: [],
       auditAnnotations: {},
