@@ -23,6 +23,7 @@ export {
   type EvaluateOptions,
   type EvaluationErrorCode,
   type EvaluationResult,
+  requestOnlyKey,
   VAP_VARIABLES,
   type VariableMemo,
 } from "./environment.ts";

@@ -241,3 +241,104 @@ maxReplicas: 3
     ]).toEqual([403, 401, 413, 422]);
   });
 });
+
+describe("matchConditions shared by the policies of a request", () => {
+  // A policy `name` on ConfigMaps with these matchConditions and one validation that fails.
+  const policy = (name: string, conditions: string[]) => `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: ${name}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}
+  matchConditions:
+${conditions.map((c, i) => `    - {name: c${i}, expression: ${JSON.stringify(c)}}`).join("\n")}
+  validations:
+    - expression: "false"
+      message: ${name} failed
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: ${name}}
+spec:
+  policyName: ${name}
+  validationActions: [Deny]
+---
+`;
+  const configMap = (data: Record<string, unknown>): KubeObject => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "c", namespace: "default" },
+    data,
+  });
+  const request = (object: KubeObject) =>
+    requestForObject(object, "CREATE", { namespaceObject: ns("default") });
+
+  it("evaluates a condition that reads only the request once per request, with the same answers", () => {
+    const { compiled, bindings, params } = load(
+      policy("a", ["request.namespace != 'kube-system'"]) +
+        policy("b", ["request.namespace != 'kube-system'"]),
+    );
+    let calls = 0;
+    for (const p of compiled) {
+      const expression = p.matchConditions[0]?.expression;
+      if (expression === undefined) throw new Error("no condition");
+      const evaluate = expression.evaluate.bind(expression);
+      expression.evaluate = (...args) => {
+        calls++;
+        return evaluate(...args);
+      };
+    }
+    const one = request(configMap({}));
+    const a = evaluateAdmission(env, compiled.slice(0, 1), bindings, one, params);
+    const b = evaluateAdmission(env, compiled.slice(1), bindings, one, params);
+    expect(calls).toBe(1);
+    expect([a.status?.message, b.status?.message]).toEqual([
+      "ValidatingAdmissionPolicy 'a' with binding 'a' denied request: a failed",
+      "ValidatingAdmissionPolicy 'b' with binding 'b' denied request: b failed",
+    ]);
+    // Another request evaluates it again.
+    evaluateAdmission(env, compiled.slice(0, 1), bindings, request(configMap({})), params);
+    expect(calls).toBe(2);
+  });
+
+  it("evaluates it again where the policy's remaining budget is smaller than its cost", () => {
+    // Each `all` over a list costs a known amount: `heavy` just under the per-expression limit,
+    // `shared` a large part of it. Policy `late` spends its budget on `heavy` conditions first,
+    // so `shared` runs out of budget there, whether or not policy `early` evaluated it before.
+    const heavyItems = Array.from({ length: 180_000 }, (_, i) => `h${i}`);
+    const sharedItems = Array.from({ length: 90_000 }, (_, i) => `s${i}`);
+    const object = configMap({ heavy: heavyItems, shared: sharedItems });
+    const heavy = "object.data.heavy.all(x, x != '')";
+    const shared = "object.data.shared.all(x, x != '')";
+    const cost = (expression: string) => {
+      const c = env.compile(expression);
+      if (!c.ok) throw new Error(expression);
+      const r = c.value.evaluate({ object });
+      expect(r.kind).toBe("value");
+      return r.cost;
+    };
+    const heavyCost = cost(heavy);
+    const sharedCost = cost(shared);
+    const count = Math.floor(10_000_000 / heavyCost);
+    // After `count` heavy conditions the budget has room left, but not for `shared`.
+    expect(heavyCost).toBeLessThan(1_000_000);
+    expect(10_000_000 - count * heavyCost).toBeGreaterThan(0);
+    expect(10_000_000 - count * heavyCost).toBeLessThan(sharedCost);
+    const { compiled, bindings, params } = load(
+      policy("early", [shared]) + policy("late", [...Array.from({ length: count }, () => heavy), shared]),
+    );
+    const [early, late] = compiled;
+    if (early === undefined || late === undefined) throw new Error("two policies");
+    const alone = evaluateAdmission(env, [late], bindings, request(object), params);
+    const one = request(object);
+    expect(evaluateAdmission(env, [early], bindings, one, params).status?.message).toBe(
+      "ValidatingAdmissionPolicy 'early' with binding 'early' denied request: early failed",
+    );
+    const after = evaluateAdmission(env, [late], bindings, one, params);
+    expect(after).toEqual(alone);
+    expect(after.status?.message).toContain("running out of cost budget");
+  });
+});

@@ -6,13 +6,16 @@
  * as the API server would: allowed or a denial status, warnings and audit annotations.
  */
 import {
+  type Activation,
   type AuthzUser,
   type CelAuthorizer,
   type CelEnvironment,
   type CompiledExpression,
+  type CostBudget,
   createCostBudget,
   type EvaluationResult,
   MAX_MESSAGE_EXPRESSION_LENGTH,
+  requestOnlyKey,
   type VariableMemo,
 } from "../../cel/index.ts";
 import { ObjectMemo } from "../../object-memo.ts";
@@ -325,8 +328,45 @@ interface ValidationDecision {
 
 type AnnotationDecision = { kind: "value"; key: string; value: string } | { kind: "error"; message: string };
 
-/** Shared `variables` values per request variable (one per request, resource and kind matched). */
-const variableMemos = new ObjectMemo<object, VariableMemo>("variableMemo");
+/**
+ * What the policies of one request share, kept on its `request` variable (one per request,
+ * resource and kind matched): `variables` values, and the results of matchConditions that
+ * read only the request's bindings (see {@link conditionResult}).
+ */
+interface RequestMemo {
+  variables: VariableMemo;
+  conditions: Map<number, EvaluationResult>;
+}
+const requestMemos = new ObjectMemo<object, RequestMemo>("requestMemo");
+const newRequestMemo = (): RequestMemo => ({ variables: new Map(), conditions: new Map() });
+
+/**
+ * A matchCondition's result on this request. One that reads nothing but `object`,
+ * `oldObject`, `request` and `namespaceObject` gives every policy of the request the same
+ * value at the same cost (the catalog's `request.namespace != 'kube-system'` is in 16
+ * policies): it is evaluated once and then charged to each policy's budget as evaluating it
+ * would. Reused only when that budget still has room for its cost (else evaluating it there
+ * would stop at the budget); a cost-limit stop is never remembered.
+ */
+function conditionResult(
+  expression: CompiledExpression,
+  conditions: Map<number, EvaluationResult>,
+  budget: CostBudget,
+  activation: () => Activation,
+): EvaluationResult {
+  const key = requestOnlyKey(expression);
+  if (key !== undefined) {
+    const known = conditions.get(key);
+    if (known !== undefined && known.cost <= budget.remaining) {
+      budget.remaining -= known.cost;
+      return known;
+    }
+  }
+  const result = expression.evaluate(activation(), { costBudget: budget });
+  if (key !== undefined && !(result.kind === "error" && result.code === "cost-limit"))
+    conditions.set(key, result);
+  return result;
+}
 
 /** One policy binding (with one param) on one request: validator.go's Validate. */
 function validate(
@@ -346,13 +386,14 @@ function validate(
     params: param,
     namespaceObject: request.namespaceObject ?? null,
   };
+  const memo = requestMemos.getOrCompute(requestJson, newRequestMemo);
   // messageExpression and auditAnnotations run in their own activations without `authorizer`
   // (validator.go binds it for matchConditions and validations only), each with its own cache
   // of `variables`: a variable that uses the authorizer is an error there.
   const withoutAuthorizer = {
     lazyVariables: compiled.variables,
     // Every policy of the request reads the same bindings: share variables they have in common.
-    variableMemo: variableMemos.getOrCompute(requestJson, () => new Map()),
+    variableMemo: memo.variables,
     requestResource: {
       group: resource.group,
       resource: resource.resource,
@@ -367,11 +408,12 @@ function validate(
   const error = (message: string): ValidationDecision => ({ kind: "error", message, reason: "Invalid" });
 
   // matchConditions: any false skips the policy; otherwise errors decide by failurePolicy.
-  const matchActivation = env.activation(bindings, activationOptions);
+  let matchActivation: Activation | undefined;
+  const activateMatch = () => (matchActivation ??= env.activation(bindings, activationOptions));
   const matchBudget = createCostBudget();
   const matchErrors: string[] = [];
   for (const condition of compiled.matchConditions) {
-    const result = condition.expression.evaluate(matchActivation, { costBudget: matchBudget });
+    const result = conditionResult(condition.expression, memo.conditions, matchBudget, activateMatch);
     if (result.kind === "value" && result.value === false) return { validations: [], annotations: [] };
     if (result.kind === "error") matchErrors.push(errorText(condition.expression, result));
   }
