@@ -18,6 +18,7 @@ import {
   type CompiledPolicy,
   evaluateMatched,
   type RequestUser,
+  unitCacheKey,
   type ValidatingAdmissionPolicy,
   type ValidatingAdmissionPolicyBinding,
   type ValidationAction,
@@ -62,7 +63,18 @@ export interface PreparedPolicies {
     alone: readonly CompiledPolicy[];
     bindings: ValidatingAdmissionPolicyBinding[];
   }[];
+  /** Every policy's definition, for {@link unitCacheKey}. */
+  definitions: readonly ValidatingAdmissionPolicy[];
+  /**
+   * Per request key (see {@link unitCacheKey}; selector-free sets only): the indices of the
+   * units whose policy matched such a request. Most policies match few kinds: a request then
+   * visits only its own, not all of them.
+   */
+  matched: Map<string, number[]>;
 }
+
+/** Most request keys remembered in {@link PreparedPolicies.matched}; then it starts over. */
+const MATCHED_KEYS_LIMIT = 4096;
 
 /** Group bindings by policy name; policies without bindings are left out (they never act). */
 export function preparePolicies(set: PolicySet): PreparedPolicies {
@@ -74,6 +86,8 @@ export function preparePolicies(set: PolicySet): PreparedPolicies {
   }
   return {
     set,
+    definitions: set.policies.map((compiled) => compiled.policy),
+    matched: new Map(),
     // In name order, as the API server evaluates them.
     units: [...set.policies]
       .sort((a, b) => (a.policy.metadata.name < b.policy.metadata.name ? -1 : 1))
@@ -107,12 +121,20 @@ export function evaluatePolicies(
   const { set } = prepared;
   const checks = authorizer ?? set.authorizer;
   const options = { user, dryRun, ...(checks ? { authorizer: checks } : {}) };
-  for (const { compiled, alone, bindings } of prepared.units) {
+  // The policies that match requests like this one, when the set allows knowing it by key.
+  const key = unitCacheKey(prepared.definitions, set.bindings, request);
+  const known = key === undefined ? undefined : prepared.matched.get(key);
+  const matched: number[] = [];
+  const count = known?.length ?? prepared.units.length;
+  for (let n = 0; n < count; n++) {
+    const index = known === undefined ? n : (known[n] as number);
+    const { compiled, alone, bindings } = prepared.units[index] as PreparedPolicies["units"][number];
     const name = compiled.policy.metadata.name;
     const start = clock();
     const decision = evaluateMatched(set.env, alone, bindings, request, set.params, options);
     // A policy that does not match the request is not evaluated on it: no time to report.
     if (decision === undefined) continue;
+    matched.push(index);
     outcome.timings.push({ policy: name, seconds: clock() - start });
     for (const [key, value] of Object.entries(decision.auditAnnotations))
       if (key !== VALIDATION_FAILURE_KEY) outcome.annotations[key] = value;
@@ -136,6 +158,10 @@ export function evaluatePolicies(
         },
       });
     }
+  }
+  if (key !== undefined && known === undefined) {
+    if (prepared.matched.size >= MATCHED_KEYS_LIMIT) prepared.matched.clear();
+    prepared.matched.set(key, matched);
   }
   return outcome;
 }

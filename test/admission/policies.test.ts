@@ -149,6 +149,77 @@ describe("user policies: the webhook's findings are the engine's", () => {
   }
 });
 
+describe("the policies a request visits", () => {
+  // Without selectors the policies that match a request follow from its kind, operation and
+  // namespace: later requests like it visit only those. `require-team` uses a
+  // namespaceSelector, so the POLICIES set above is never keyed.
+  const SELECTOR_FREE = POLICIES.replace(
+    "  matchResources:\n    namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: policed}}\n",
+    "",
+  );
+  const user = { username: "alice", groups: ["dev"] };
+  const run = (
+    prepared: ReturnType<typeof preparePolicies>,
+    operation: "CREATE" | "UPDATE",
+    object: KubeObject,
+  ) => {
+    const withNs = { ...object, metadata: { ...(object.metadata as object), namespace: "team-a" } };
+    return evaluatePolicies(
+      prepared,
+      {
+        operation,
+        resource: { group: "", version: "v1", resource: "pods", subresource: "" },
+        kind: { group: "", version: "v1", kind: "Pod" },
+        namespace: "team-a",
+        name: String((withNs.metadata as unknown as { name: string }).name),
+        object: withNs,
+        oldObject: operation === "UPDATE" ? withNs : null,
+        namespaceObject: syntheticNamespace("team-a"),
+      },
+      makeResource(withNs),
+      user,
+      false,
+      {},
+      () => 0,
+    );
+  };
+  const messages = (outcome: ReturnType<typeof run>) => outcome.hits.map((h) => h.finding.message).sort();
+
+  it("remembers which policies matched a request like this one, and answers as visiting all", () => {
+    const { set, errors } = loadPolicySet(parseStream(SELECTOR_FREE, "p.yaml").resources);
+    expect(errors).toEqual([]);
+    expect(SELECTOR_FREE).not.toContain("namespaceSelector");
+    const keyed = preparePolicies(set);
+    const first = run(keyed, "CREATE", pod("webserver"));
+    // One key, and of the two policies only require-team (index 1) matches a CREATE.
+    expect([...keyed.matched.values()]).toEqual([[1]]);
+    expect(keyed.units.map((u) => u.compiled.policy.metadata.name)).toEqual([
+      "immutable-team",
+      "require-team",
+    ]);
+    expect(first.timings.map((t) => t.policy)).toEqual(["require-team"]);
+    // A later request with the same key but another object: the same answers as a fresh set.
+    const labelled = { ...pod("1"), metadata: { name: "1", labels: { team: "a" } } };
+    expect(messages(run(keyed, "CREATE", labelled))).toEqual(
+      messages(run(preparePolicies(set), "CREATE", labelled)),
+    );
+    expect(messages(run(keyed, "CREATE", pod("webserver")))).toEqual(messages(first));
+    // An UPDATE is another key: both policies.
+    expect(run(keyed, "UPDATE", pod("webserver")).timings.map((t) => t.policy)).toEqual([
+      "immutable-team",
+      "require-team",
+    ]);
+    expect([...keyed.matched.values()]).toEqual([[1], [0, 1]]);
+  });
+
+  it("visits every policy of a set whose matching depends on the request's objects", () => {
+    const { set } = loadPolicySet(parseStream(POLICIES, "p.yaml").resources);
+    const prepared = preparePolicies(set);
+    run(prepared, "CREATE", pod("webserver"));
+    expect(prepared.matched.size).toBe(0);
+  });
+});
+
 describe("cluster policy refresher", () => {
   const one = loadPolicySet(parseStream(POLICIES, "p.yaml").resources).set;
   const namespaces = new Map<string, KubeObject>([

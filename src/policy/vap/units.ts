@@ -99,6 +99,21 @@ export function evaluationUnits(
   return units;
 }
 
+/**
+ * A key under which {@link evaluationUnits} gives these arrays the same units for every request
+ * with that key, or undefined when a selector or `resourceNames` of a policy or binding makes
+ * the units depend on the request's objects.
+ */
+export function unitCacheKey(
+  policies: readonly ValidatingAdmissionPolicy[],
+  bindings: readonly ValidatingAdmissionPolicyBinding[],
+  request: AdmissionRequest,
+): string | undefined {
+  if (!selectorFree(policies) || !selectorFree(bindings)) return undefined;
+  // A unit key always has eight separators: "" is free for the exempt requests.
+  return isExemptRequest(request) ? "" : unitKey(request);
+}
+
 const keyParts: string[] = Array.from({ length: 9 }, () => "");
 const lastParts: string[] = Array.from({ length: 9 }, () => "");
 let lastKey = "\0\0\0\0\0\0\0\0";
