@@ -1,12 +1,11 @@
 /**
  * User ValidatingAdmissionPolicies on a real admission request. The webhook has the request
  * the API server sent (operation, kind, resource, subresource, old object, user, dry run), so
- * it evaluates policies with the same core function as the engine (`evaluateAdmission`, as
- * `evaluateMatched`) on
- * that request, and keeps what a finding cannot carry: each violation's binding actions
- * (Deny, Warn, Audit) and the policies' auditAnnotations. The findings equal the engine's
- * `policyFindings` for the same request (test/admission/policies.test.ts holds them together).
- * Pure: no I/O.
+ * it evaluates policies with the same core function as the engine (`evaluateAdmission`, here
+ * as `evaluateMatched`) on that request, and keeps what a finding cannot carry: each
+ * violation's binding actions (Deny, Warn, Audit) and the policies' auditAnnotations. The
+ * findings equal the engine's `policyFindings` for the same request
+ * (test/admission/policies.test.ts holds them together). Pure: no I/O.
  */
 
 import type { CelAuthorizer } from "../cel/index.ts";
@@ -124,7 +123,8 @@ export function evaluatePolicies(
   // The policies that match requests like this one, when the set allows knowing it by key.
   const key = unitCacheKey(prepared.definitions, set.bindings, request);
   const known = key === undefined ? undefined : prepared.matched.get(key);
-  const matched: number[] = [];
+  // Collected only when this request's key is to be remembered.
+  const matched: number[] | undefined = key !== undefined && known === undefined ? [] : undefined;
   const count = known?.length ?? prepared.units.length;
   for (let n = 0; n < count; n++) {
     const index = known === undefined ? n : (known[n] as number);
@@ -134,7 +134,7 @@ export function evaluatePolicies(
     const decision = evaluateMatched(set.env, alone, bindings, request, set.params, options);
     // A policy that does not match the request is not evaluated on it: no time to report.
     if (decision === undefined) continue;
-    matched.push(index);
+    matched?.push(index);
     outcome.timings.push({ policy: name, seconds: clock() - start });
     for (const [key, value] of Object.entries(decision.auditAnnotations))
       if (key !== VALIDATION_FAILURE_KEY) outcome.annotations[key] = value;
@@ -159,7 +159,7 @@ export function evaluatePolicies(
       });
     }
   }
-  if (key !== undefined && known === undefined) {
+  if (key !== undefined && matched !== undefined) {
     if (prepared.matched.size >= MATCHED_KEYS_LIMIT) prepared.matched.clear();
     prepared.matched.set(key, matched);
   }

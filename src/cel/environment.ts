@@ -32,6 +32,7 @@ import {
   type ExpressionInfo,
   entryKey,
   entryStore,
+  requestOnlyKey as sharedRequestKey,
   shareKeys,
   type VariableEntry,
   type VariableMemo,
@@ -167,37 +168,9 @@ export type { VariableMemo } from "./shared-variables.ts";
 const expressionInfo = new WeakMap<CompiledExpression, ExpressionInfo>();
 const infoOf = (compiled: CompiledExpression) => expressionInfo.get(compiled);
 
-/** The bindings that are the same for every policy evaluated on one admission request. */
-const REQUEST_BINDINGS: ReadonlySet<string> = new Set(["object", "oldObject", "request", "namespaceObject"]);
-const requestKeys = new WeakMap<CompiledExpression, number | null>();
-/** Environment + expression text → small ids; grows only with the distinct expressions compiled. */
-const requestKeyIds = new Map<string, number>();
-
-/**
- * A small id shared by the expressions with the same text, compiled in the same environment,
- * that read nothing but `object`, `oldObject`, `request` and `namespaceObject` (no `params`, no
- * `variables`, no `authorizer`): on one request, with those bindings, each of them evaluates to
- * the same value at the same cost. Undefined for any other expression.
- */
-export function requestOnlyKey(compiled: CompiledExpression): number | undefined {
-  let key = requestKeys.get(compiled);
-  if (key === undefined) {
-    const info = infoOf(compiled);
-    const refs = info?.references;
-    key = null;
-    if (
-      info !== undefined &&
-      refs?.variables?.size === 0 &&
-      [...refs.globals].every((g) => REQUEST_BINDINGS.has(g))
-    ) {
-      const text = `${info.env}\u0001${info.expression}`;
-      key = requestKeyIds.get(text) ?? requestKeyIds.size + 1;
-      requestKeyIds.set(text, key);
-    }
-    requestKeys.set(compiled, key);
-  }
-  return key ?? undefined;
-}
+/** See shared-variables.ts: the id of an expression that reads only the request's bindings. */
+export const requestOnlyKey = (compiled: CompiledExpression): number | undefined =>
+  sharedRequestKey(compiled, infoOf);
 let environments = 0;
 
 /** An environment pinned to one Kubernetes version. */

@@ -59,8 +59,47 @@ export interface ExpressionInfo {
 const PARAMS_SCOPE: ReadonlySet<string> = new Set(["params", "variables"]);
 
 const keysByVariables = new WeakMap<object, ReadonlyMap<string, ShareKey | undefined>>();
-/** Key texts → small ids; grows only with the distinct variables ever compiled. */
+/** Key texts → small ids; grows only with the distinct expressions ever compiled. */
 const keyIds = new Map<string, number>();
+
+/** The small id of a key text (hashing the long text on every lookup was slow). */
+function internKey(text: string): number {
+  let key = keyIds.get(text);
+  if (key === undefined) {
+    key = keyIds.size + 1;
+    keyIds.set(text, key);
+  }
+  return key;
+}
+
+/** The bindings that are the same for every policy evaluated on one admission request. */
+const REQUEST_BINDINGS: ReadonlySet<string> = new Set(["object", "oldObject", "request", "namespaceObject"]);
+const requestKeys = new WeakMap<object, number | null>();
+
+/**
+ * A small id shared by the expressions with the same text, compiled in the same environment,
+ * that read nothing but `object`, `oldObject`, `request` and `namespaceObject` (no `params`, no
+ * `variables`, no `authorizer`): on one request, with those bindings, each of them evaluates to
+ * the same value at the same cost. Undefined for any other expression.
+ */
+export function requestOnlyKey<C extends object>(
+  compiled: C,
+  infoOf: (compiled: C) => ExpressionInfo | undefined,
+): number | undefined {
+  let key = requestKeys.get(compiled);
+  if (key === undefined) {
+    const info = infoOf(compiled);
+    const refs = info?.references;
+    key =
+      info !== undefined &&
+      refs?.variables?.size === 0 &&
+      [...refs.globals].every((g) => REQUEST_BINDINGS.has(g))
+        ? internKey(`${info.env}\u0001${info.expression}`)
+        : null;
+    requestKeys.set(compiled, key);
+  }
+  return key ?? undefined;
+}
 
 /**
  * The share keys of a policy's variables (undefined for one that must not be shared),
@@ -108,12 +147,7 @@ export function shareKeys<C extends object>(
       visiting.delete(name);
       if (shareable) {
         const text = `${info.env}\u0001${info.expression}\u0001${parts.join("\u0001")}`;
-        let key = keyIds.get(text);
-        if (key === undefined) {
-          key = keyIds.size + 1;
-          keyIds.set(text, key);
-        }
-        result = { key, text, paramsOnly, usesParams };
+        result = { key: internKey(text), text, paramsOnly, usesParams };
       }
     }
     keys.set(name, result);
